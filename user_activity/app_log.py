@@ -1,0 +1,108 @@
+"""`logs/app.log`: one JSON object per line for step starts and ends, fetches, files and errors.
+
+The lines are written by the project's own code (assets, IO managers), not by a Dagster logger,
+because custom Dagster loggers only run when named in run config and instance-level handlers only
+exist under one DAGSTER_HOME. This way every run writes the same lines: `dagster job execute`, the
+UI, the schedule, tests, and each process of the multiprocess executor. Each line is one `write`
+on a file opened for append, so concurrent processes do not split each other's lines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from user_activity.settings import DEFAULTS, resolve_dir
+
+_logger = logging.getLogger("user_activity.app")
+_logger.propagate = False
+_lock = threading.Lock()
+
+
+class JsonLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "run_id": getattr(record, "run_id", None),
+            "asset": getattr(record, "asset", None),
+            "event": getattr(record, "event", None),
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def log_path() -> Path:
+    log_dir = os.environ.get("USER_ACTIVITY_LOG_DIR") or DEFAULTS["USER_ACTIVITY_LOG_DIR"][0]
+    return Path(resolve_dir(log_dir)) / "app.log"
+
+
+def _file_logger() -> logging.Logger:
+    """The app logger, writing to the current log path (re-pointed when the setting changes)."""
+    path = log_path()
+    level = os.environ.get("USER_ACTIVITY_LOG_LEVEL") or DEFAULTS["USER_ACTIVITY_LOG_LEVEL"][0]
+    with _lock:
+        current = _logger.handlers[0] if _logger.handlers else None
+        if current is None or Path(current.baseFilename) != path:
+            if current is not None:
+                _logger.removeHandler(current)
+                current.close()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+            handler.setFormatter(JsonLineFormatter())
+            _logger.addHandler(handler)
+        _logger.setLevel(level.upper())
+    return _logger
+
+
+class AppLog:
+    """Writes events of one run and asset to app.log, and their message to Dagster's log too."""
+
+    def __init__(self, run_id: str, asset: str, dagster_log: Any | None = None):
+        self.run_id = run_id
+        self.asset = asset
+        self._dagster_log = dagster_log
+
+    def event(self, level: int, event: str, message: str, **fields: Any) -> None:
+        extra = {"run_id": self.run_id, "asset": self.asset, "event": event, "fields": fields}
+        _file_logger().log(level, message, extra=extra)
+        if self._dagster_log is not None:
+            self._dagster_log.log(level, message)
+
+    def info(self, event: str, message: str, **fields: Any) -> None:
+        self.event(logging.INFO, event, message, **fields)
+
+    def error(self, event: str, message: str, **fields: Any) -> None:
+        self.event(logging.ERROR, event, message, **fields)
+
+
+@contextmanager
+def logged_step(run_id: str, asset: str, dagster_log: Any | None = None) -> Iterator[AppLog]:
+    """Logs the start and the end of a step's work, or its error, with the seconds it took."""
+    log = AppLog(run_id, asset, dagster_log)
+    log.event(logging.INFO, "step_start", f"{asset}: started")
+    started = time.perf_counter()
+    try:
+        yield log
+    except Exception as error:
+        seconds = round(time.perf_counter() - started, 3)
+        log.error(
+            "error",
+            f"{asset}: failed after {seconds}s: {type(error).__name__}: {error}",
+            error=type(error).__name__,
+            seconds=seconds,
+        )
+        raise
+    seconds = round(time.perf_counter() - started, 3)
+    log.info("step_end", f"{asset}: finished in {seconds}s", seconds=seconds)

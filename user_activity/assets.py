@@ -1,0 +1,236 @@
+"""The asset graph: raw_users, raw_posts -> post_counts -> user_activity -> top_users."""
+
+
+from typing import Any
+
+import dagster as dg
+import pydantic
+
+from user_activity.app_log import logged_step
+from user_activity.resources import JsonPlaceholderResource
+from user_activity.settings import Settings
+from user_activity.transform import (
+    POST_COUNT_COLUMNS,
+    TOP_USERS_COLUMNS,
+    USER_ACTIVITY_COLUMNS,
+    count_posts,
+    join_activity,
+    rank_top_users,
+)
+
+GROUP = "user_activity"
+OWNERS = ["team:data-engineering"]
+
+COLUMN_DESCRIPTIONS = {
+    "rank": "competition rank: 1 + the number of users with strictly more posts",
+    "user_id": "the user's id in the API",
+    "name": "full name",
+    "username": "login name",
+    "email": "e-mail address",
+    "city": "address.city, empty when the API gives none",
+    "company": "company.name, empty when the API gives none",
+    "posts_count": "number of posts whose userId is this user",
+}
+_SCHEMA_TYPE_NAMES = {int: "int", str: "string"}
+
+
+def table_schema(columns: dict[str, type]) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(name, _SCHEMA_TYPE_NAMES[kind], description=COLUMN_DESCRIPTIONS[name])
+            for name, kind in columns.items()
+        ]
+    )
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+class TopUsersConfig(dg.Config):
+    top_n: int = pydantic.Field(
+        default=Settings.from_env().top_n,
+        ge=1,
+        description="how many users to rank (default USER_ACTIVITY_TOP_N, else 5)",
+    )
+    include_ties: bool = pydantic.Field(
+        default=False, description="extend the list to every user tied with the N-th"
+    )
+
+
+def reject_bad_top_users_config(context: dg.AssetExecutionContext) -> None:
+    """Fails on an invalid top_users run config before anything is downloaded.
+
+    Dagster checks a Config's constraints (top_n >= 1) only when top_users itself runs, which is
+    after the fetches; the raw assets call this first so a typo costs no download.
+    """
+    config = context.run.run_config.get("ops", {}).get("top_users", {}).get("config")
+    if not config:
+        return
+    try:
+        TopUsersConfig(**config)
+    except pydantic.ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))} {e['msg'].lower()} (got {e['input']!r})"
+            for e in error.errors()
+        )
+        raise dg.Failure(f"Invalid run config for top_users: {problems}") from None
+
+
+def _fetch_collection(
+    context: dg.AssetExecutionContext, api: JsonPlaceholderResource, collection: str
+) -> dg.MaterializeResult:
+    asset = context.asset_key.to_user_string()
+    with logged_step(context.run_id, asset, context.log) as log:
+        reject_bad_top_users_config(context)
+        fetched = api.fetch(collection)
+        log.info(
+            "fetch",
+            f"GET {fetched.url}: status {fetched.status}, {len(fetched.records)} records, "
+            f"{fetched.bytes} bytes in {fetched.seconds}s",
+            url=fetched.url,
+            status=fetched.status,
+            rows=len(fetched.records),
+            bytes=fetched.bytes,
+            seconds=fetched.seconds,
+        )
+    return dg.MaterializeResult(
+        value=fetched.records,
+        metadata={
+            "dagster/row_count": len(fetched.records),
+            "url": dg.MetadataValue.url(fetched.url),
+            "status": fetched.status,
+            "bytes": fetched.bytes,
+            "seconds": fetched.seconds,
+        },
+    )
+
+
+RAW_KINDS = {"python", "json"}
+
+
+@dg.asset(
+    group_name=GROUP,
+    io_manager_key="json_io_manager",
+    metadata={"json_file": "users.json"},
+    kinds=RAW_KINDS,
+    owners=OWNERS,
+    code_version="1",
+)
+def raw_users(
+    context: dg.AssetExecutionContext, api: JsonPlaceholderResource
+) -> dg.MaterializeResult:
+    """The API's `/users` collection as received: one JSON object per user."""
+    return _fetch_collection(context, api, "users")
+
+
+@dg.asset(
+    group_name=GROUP,
+    io_manager_key="json_io_manager",
+    metadata={"json_file": "posts.json"},
+    kinds=RAW_KINDS,
+    owners=OWNERS,
+    code_version="1",
+)
+def raw_posts(
+    context: dg.AssetExecutionContext, api: JsonPlaceholderResource
+) -> dg.MaterializeResult:
+    """The API's `/posts` collection as received: one JSON object per post, with its `userId`."""
+    return _fetch_collection(context, api, "posts")
+
+
+@dg.asset(
+    group_name=GROUP,
+    io_manager_key="json_io_manager",
+    metadata={"json_file": "post_counts.json", "dagster/column_schema": table_schema(POST_COUNT_COLUMNS)},
+    kinds={"python", "json"},
+    owners=OWNERS,
+    code_version="1",
+)
+def post_counts(
+    context: dg.AssetExecutionContext, raw_posts: list[dict[str, Any]]
+) -> dg.MaterializeResult:
+    """Posts per author: one `{user_id, posts_count}` per distinct `userId`, sorted by user_id."""
+    with logged_step(context.run_id, "post_counts", context.log) as log:
+        counts = count_posts(raw_posts)
+        log.info("counted", f"{len(raw_posts)} posts by {len(counts)} authors", rows=len(counts))
+    return dg.MaterializeResult(value=counts, metadata={"dagster/row_count": len(counts)})
+
+
+@dg.asset(
+    group_name=GROUP,
+    io_manager_key="csv_io_manager",
+    metadata={
+        "csv_file": "report_posts_users_list.csv",
+        "dagster/column_schema": table_schema(USER_ACTIVITY_COLUMNS),
+    },
+    kinds={"python", "csv"},
+    owners=OWNERS,
+    code_version="1",
+)
+def user_activity(
+    context: dg.AssetExecutionContext,
+    raw_users: list[dict[str, Any]],
+    post_counts: list[dict[str, Any]],
+) -> dg.MaterializeResult:
+    """Every user with their post count (0 when none), sorted by user_id.
+
+    Posts whose `userId` matches no user are left out, counted and logged.
+    """
+    with logged_step(context.run_id, "user_activity", context.log) as log:
+        activity = join_activity(raw_users, post_counts)
+        if activity.orphan_posts:
+            log.event(
+                30,  # WARNING
+                "orphan_posts",
+                f"{activity.orphan_posts} posts by {len(activity.orphan_user_ids)} unknown "
+                f"userIds left out: {activity.orphan_user_ids[:10]}",
+                orphan_posts=activity.orphan_posts,
+                orphan_user_ids=activity.orphan_user_ids[:10],
+            )
+    return dg.MaterializeResult(
+        value=activity.rows,
+        metadata={
+            "dagster/row_count": len(activity.rows),
+            "orphan_posts": activity.orphan_posts,
+            "orphan_user_ids": dg.MetadataValue.json(activity.orphan_user_ids),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    io_manager_key="report_io_manager",
+    metadata={
+        "json_file": "user_activity.json",
+        "csv_file": "report_user_activity.csv",
+        "dagster/column_schema": table_schema(TOP_USERS_COLUMNS),
+    },
+    kinds={"python", "json", "csv"},
+    owners=OWNERS,
+    code_version="1",
+)
+def top_users(
+    context: dg.AssetExecutionContext,
+    config: TopUsersConfig,
+    user_activity: list[dict[str, Any]],
+) -> dg.MaterializeResult:
+    """The `top_n` most active users, most posts first, then lowest user_id, with their rank."""
+    with logged_step(context.run_id, "top_users", context.log) as log:
+        top = rank_top_users(user_activity, config.top_n, config.include_ties)
+        log.info(
+            "ranked",
+            f"top {config.top_n} of {len(user_activity)} users: {len(top)} rows",
+            rows=len(top),
+            top_n=config.top_n,
+            include_ties=config.include_ties,
+        )
+    return dg.MaterializeResult(
+        value=top,
+        metadata={
+            "dagster/row_count": len(top),
+            "preview": dg.MetadataValue.md(markdown_table(top, list(TOP_USERS_COLUMNS))),
+        },
+    )

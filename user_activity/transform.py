@@ -1,0 +1,99 @@
+"""The data logic of the pipeline, free of Dagster: count, join, rank, shape records.
+
+Inputs are the API's records as parsed JSON (lists of dicts); outputs are lists of flat dicts whose
+key order is the column order of the reports.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Record = dict[str, Any]
+
+# Column name -> Python type, in report order. The CSV reader uses the types to restore ints.
+POST_COUNT_COLUMNS: dict[str, type] = {"user_id": int, "posts_count": int}
+USER_ACTIVITY_COLUMNS: dict[str, type] = {
+    "user_id": int,
+    "name": str,
+    "username": str,
+    "email": str,
+    "city": str,
+    "company": str,
+    "posts_count": int,
+}
+TOP_USERS_COLUMNS: dict[str, type] = {"rank": int, **USER_ACTIVITY_COLUMNS}
+
+
+def count_posts(posts: Iterable[Mapping[str, Any]]) -> list[Record]:
+    """Posts per author, one record per distinct userId, sorted by user_id."""
+    counts = Counter(post["userId"] for post in posts)
+    return [{"user_id": uid, "posts_count": counts[uid]} for uid in sorted(counts)]
+
+
+def user_profile(user: Mapping[str, Any]) -> Record:
+    """The report fields of one API user; a missing address or company gives empty strings."""
+    address = user.get("address") or {}
+    company = user.get("company") or {}
+    return {
+        "user_id": user["id"],
+        "name": user.get("name") or "",
+        "username": user.get("username") or "",
+        "email": user.get("email") or "",
+        "city": address.get("city") or "",
+        "company": company.get("name") or "",
+    }
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Every user with their post count, and the posts whose author is not among the users."""
+
+    rows: list[Record]
+    orphan_posts: int
+    orphan_user_ids: list[int]
+
+
+def join_activity(
+    users: Iterable[Mapping[str, Any]], post_counts: Iterable[Mapping[str, Any]]
+) -> Activity:
+    """Left-join users with their post counts (0 when absent), sorted by user_id."""
+    counts = {row["user_id"]: row["posts_count"] for row in post_counts}
+    rows = [
+        {**user_profile(user), "posts_count": counts.get(user["id"], 0)}
+        for user in sorted(users, key=lambda u: u["id"])
+    ]
+    known = {row["user_id"] for row in rows}
+    orphan_ids = sorted(uid for uid in counts if uid not in known)
+    return Activity(
+        rows=rows,
+        orphan_posts=sum(counts[uid] for uid in orphan_ids),
+        orphan_user_ids=orphan_ids,
+    )
+
+
+def rank_top_users(
+    activity: Sequence[Mapping[str, Any]], top_n: int, include_ties: bool = False
+) -> list[Record]:
+    """The `top_n` most active users, most posts first, then lowest user_id.
+
+    `rank` is competition rank: 1 + the number of users with strictly more posts, so ties share
+    a rank. With `include_ties`, the list grows to every user tied with the N-th.
+    """
+    if top_n < 1:
+        raise ValueError(f"top_n must be >= 1, got {top_n}")
+    ordered = sorted(activity, key=lambda row: (-row["posts_count"], row["user_id"]))
+    cut = ordered[:top_n]
+    if include_ties and cut:
+        last = cut[-1]["posts_count"]
+        cut = [row for row in ordered if row["posts_count"] >= last]
+    ranked = []
+    for position, row in enumerate(cut):
+        if position and row["posts_count"] == cut[position - 1]["posts_count"]:
+            rank = ranked[-1]["rank"]
+        else:
+            rank = position + 1
+        ranked.append({"rank": rank, **{key: row[key] for key in USER_ACTIVITY_COLUMNS}})
+    return ranked
