@@ -1,0 +1,180 @@
+"""A loopback HTTP server that behaves like JSONPlaceholder (json-server 0.16) for tests.
+
+It serves collections the way the live service does (2-space JSON, weak ETag and 304, gzip,
+`_page`/`_limit`/`_start`/`_end` paging with `X-Total-Count` and `Link`, field filters, 404 `{}`),
+and a test can script the next responses of a path (status, headers, body, delay) to imitate
+failures. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Scripted:
+    """One canned response; `body` bytes are sent as is, `delay` seconds pass before it."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Request:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+def _page_links(base: str, page: int, limit: int, total: int, query: dict[str, list[str]]) -> str:
+    last = max(1, -(-total // limit))
+    if page > last:
+        return ""
+
+    def link(number: int, rel: str) -> str:
+        params = {k: v[-1] for k, v in query.items() if k not in ("_page", "_limit")}
+        params.update({"_page": str(number), "_limit": str(limit)})
+        return f'<{base}?{"&".join(f"{k}={v}" for k, v in params.items())}>; rel="{rel}"'
+
+    links = [link(1, "first")]
+    if page > 1:
+        links.append(link(page - 1, "prev"))
+    if page < last:
+        links.append(link(page + 1, "next"))
+    links.append(link(last, "last"))
+    return ", ".join(links)
+
+
+class FakeApi:
+    def __init__(self, collections: dict[str, list[dict[str, Any]]]):
+        self.collections = collections
+        self.requests: list[Request] = []
+        self._scripts: dict[str, list[Scripted]] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeApi:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def script(self, path: str, *responses: Scripted) -> None:
+        """The next requests of `path` get these responses, in order, before normal service."""
+        with self._lock:
+            self._scripts.setdefault(path, []).extend(responses)
+
+    def reset(self, collections: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        with self._lock:
+            self._scripts.clear()
+            self.requests.clear()
+            if collections is not None:
+                self.collections = collections
+
+    def _next_scripted(self, path: str) -> Scripted | None:
+        with self._lock:
+            queue = self._scripts.get(path)
+            return queue.pop(0) if queue else None
+
+    def respond(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Scripted:
+        """What json-server answers to GET `path?query`."""
+        parts = [p for p in path.split("/") if p]
+        if not parts or parts[0] not in self.collections or len(parts) > 2:
+            return _json_response(404, {})
+        records = self.collections[parts[0]]
+        if len(parts) == 2:
+            match = [r for r in records if str(r.get("id")) == parts[1]]
+            return _json_response(200, match[0]) if match else _json_response(404, {})
+        for key, values in query.items():
+            if not key.startswith("_"):
+                records = [r for r in records if str(r.get(key)) in values]
+        total = len(records)
+        extra: dict[str, str] = {}
+
+        def number(name: str) -> int | None:
+            return int(query[name][-1]) if name in query else None
+
+        page, limit, start, end = number("_page"), number("_limit"), number("_start"), number("_end")
+        if page is not None:
+            limit = limit or 10
+            records = records[(page - 1) * limit : page * limit]
+            extra["Link"] = _page_links(self.url + path, page, limit, total, query)
+        elif end is not None:
+            records = records[start or 0 : end]
+        elif limit is not None:
+            records = records[start or 0 : (start or 0) + limit]
+        if page is not None or limit is not None or end is not None:
+            extra["X-Total-Count"] = str(total)
+            extra["Access-Control-Expose-Headers"] = "X-Total-Count" + (", Link" if page else "")
+        response = _json_response(200, records, extra)
+        etag = response.headers["ETag"]
+        if headers.get("if-none-match") == etag:
+            return Scripted(304, b"", {"ETag": etag, "Cache-Control": "no-cache"})
+        return response
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                api.requests.append(Request(parts.path, query, headers))
+                response = api._next_scripted(parts.path) or api.respond(
+                    parts.path, query, headers
+                )
+                if response.delay:
+                    time.sleep(response.delay)
+                body = response.body
+                out_headers = dict(response.headers)
+                if body and "gzip" in headers.get("accept-encoding", ""):
+                    body = gzip.compress(body)
+                    out_headers["Content-Encoding"] = "gzip"
+                self.send_response(response.status)
+                for name, value in out_headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+
+def _json_response(status: int, value: Any, extra: dict[str, str] | None = None) -> Scripted:
+    body = json.dumps(value, indent=2, ensure_ascii=False).encode()
+    digest = hashlib.sha1(body).hexdigest()[:27]
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Cache-Control": "no-cache",
+        "ETag": f'W/"{len(body):x}-{digest}"',
+        **(extra or {}),
+    }
+    return Scripted(status, body, headers)
