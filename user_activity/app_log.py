@@ -48,20 +48,23 @@ def log_path() -> Path:
     return Path(resolve_dir(log_dir)) / "app.log"
 
 
+_handler: logging.FileHandler | None = None
+
+
 def _file_logger() -> logging.Logger:
     """The app logger, writing to the current log path (re-pointed when the setting changes)."""
+    global _handler
     path = log_path()
     level = os.environ.get("USER_ACTIVITY_LOG_LEVEL") or DEFAULTS["USER_ACTIVITY_LOG_LEVEL"][0]
     with _lock:
-        current = _logger.handlers[0] if _logger.handlers else None
-        if current is None or Path(current.baseFilename) != path:
-            if current is not None:
-                _logger.removeHandler(current)
-                current.close()
+        if _handler is None or Path(_handler.baseFilename) != path:
+            if _handler is not None:
+                _logger.removeHandler(_handler)
+                _handler.close()
             path.parent.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(path, mode="a", encoding="utf-8")
-            handler.setFormatter(JsonLineFormatter())
-            _logger.addHandler(handler)
+            _handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+            _handler.setFormatter(JsonLineFormatter())
+            _logger.addHandler(_handler)
         _logger.setLevel(level.upper())
     return _logger
 

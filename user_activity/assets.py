@@ -1,6 +1,5 @@
 """The asset graph: raw_users, raw_posts -> post_counts -> user_activity -> top_users."""
 
-
 from typing import Any
 
 import dagster as dg
@@ -45,7 +44,9 @@ def table_schema(columns: dict[str, type]) -> dg.TableSchema:
 
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(str(row[c]).replace("|", "\\|") for c in columns) + " |" for row in rows
+    ]
     return "\n".join(lines)
 
 
@@ -83,7 +84,7 @@ def _fetch_collection(
     context: dg.AssetExecutionContext, api: JsonPlaceholderResource, collection: str
 ) -> dg.MaterializeResult:
     asset = context.asset_key.to_user_string()
-    with logged_step(context.run_id, asset, context.log) as log:
+    with logged_step(context.run.run_id, asset, context.log) as log:
         reject_bad_top_users_config(context)
         fetched = api.fetch(collection)
         log.info(
@@ -144,7 +145,10 @@ def raw_posts(
 @dg.asset(
     group_name=GROUP,
     io_manager_key="json_io_manager",
-    metadata={"json_file": "post_counts.json", "dagster/column_schema": table_schema(POST_COUNT_COLUMNS)},
+    metadata={
+        "json_file": "post_counts.json",
+        "dagster/column_schema": table_schema(POST_COUNT_COLUMNS),
+    },
     kinds={"python", "json"},
     owners=OWNERS,
     code_version="1",
@@ -153,7 +157,7 @@ def post_counts(
     context: dg.AssetExecutionContext, raw_posts: list[dict[str, Any]]
 ) -> dg.MaterializeResult:
     """Posts per author: one `{user_id, posts_count}` per distinct `userId`, sorted by user_id."""
-    with logged_step(context.run_id, "post_counts", context.log) as log:
+    with logged_step(context.run.run_id, "post_counts", context.log) as log:
         counts = count_posts(raw_posts)
         log.info("counted", f"{len(raw_posts)} posts by {len(counts)} authors", rows=len(counts))
     return dg.MaterializeResult(value=counts, metadata={"dagster/row_count": len(counts)})
@@ -179,7 +183,7 @@ def user_activity(
 
     Posts whose `userId` matches no user are left out, counted and logged.
     """
-    with logged_step(context.run_id, "user_activity", context.log) as log:
+    with logged_step(context.run.run_id, "user_activity", context.log) as log:
         activity = join_activity(raw_users, post_counts)
         if activity.orphan_posts:
             log.event(
@@ -218,7 +222,7 @@ def top_users(
     user_activity: list[dict[str, Any]],
 ) -> dg.MaterializeResult:
     """The `top_n` most active users, most posts first, then lowest user_id, with their rank."""
-    with logged_step(context.run_id, "top_users", context.log) as log:
+    with logged_step(context.run.run_id, "top_users", context.log) as log:
         top = rank_top_users(user_activity, config.top_n, config.include_ties)
         log.info(
             "ranked",

@@ -42,9 +42,7 @@ def load_csv(data: bytes, column_types: Mapping[str, type], source: str) -> list
     reader = csv.reader(io.StringIO(data.decode(), newline=""))
     header = next(reader, None)
     if header != list(column_types):
-        raise FileFormatError(
-            f"{source} has header {header}, expected {list(column_types)}"
-        )
+        raise FileFormatError(f"{source} has header {header}, expected {list(column_types)}")
     rows = []
     for values in reader:
         line_number = reader.line_num
@@ -53,7 +51,7 @@ def load_csv(data: bytes, column_types: Mapping[str, type], source: str) -> list
                 f"{source} line {line_number} has {len(values)} fields, expected {len(header)}"
             )
         row = {}
-        for column, value in zip(header, values):
+        for column, value in zip(header, values, strict=True):
             try:
                 row[column] = column_types[column](value)
             except ValueError:

@@ -91,8 +91,10 @@ def _api_url(value: str) -> str:
         if not urlsplit(value).netloc:
             raise SettingsError(f"USER_ACTIVITY_API_URL has no host: {value!r}")
         return value.rstrip("/")
-    if scheme == "file" or "://" not in value:
+    if scheme == "file":
         return value
+    if "://" not in value:
+        return resolve_dir(value)  # a folder of <collection>.json files
     raise SettingsError(
         f"USER_ACTIVITY_API_URL must be an http(s):// or file:// URL or a folder, got {value!r}"
     )
@@ -122,7 +124,8 @@ def _log_level(value: str) -> str:
     level = value.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError(
-            f"USER_ACTIVITY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}"
+            "USER_ACTIVITY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+            f"got {value!r}"
         )
     return level
 
@@ -137,5 +140,7 @@ def _timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: {value!r}") from None
+        raise SettingsError(
+            f"USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: {value!r}"
+        ) from None
     return value

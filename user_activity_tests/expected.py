@@ -3,23 +3,64 @@
 REAL_PROFILES = [
     (1, "Leanne Graham", "Bret", "Sincere@april.biz", "Gwenborough", "Romaguera-Crona"),
     (2, "Ervin Howell", "Antonette", "Shanna@melissa.tv", "Wisokyburgh", "Deckow-Crist"),
-    (3, "Clementine Bauch", "Samantha", "Nathan@yesenia.net", "McKenziehaven", "Romaguera-Jacobson"),
-    (4, "Patricia Lebsack", "Karianne", "Julianne.OConner@kory.org", "South Elvis", "Robel-Corkery"),
+    (
+        3,
+        "Clementine Bauch",
+        "Samantha",
+        "Nathan@yesenia.net",
+        "McKenziehaven",
+        "Romaguera-Jacobson",
+    ),
+    (
+        4,
+        "Patricia Lebsack",
+        "Karianne",
+        "Julianne.OConner@kory.org",
+        "South Elvis",
+        "Robel-Corkery",
+    ),
     (5, "Chelsey Dietrich", "Kamren", "Lucio_Hettinger@annie.ca", "Roscoeview", "Keebler LLC"),
-    (6, "Mrs. Dennis Schulist", "Leopoldo_Corkery", "Karley_Dach@jasper.info", "South Christy",
-     "Considine-Lockman"),
+    (
+        6,
+        "Mrs. Dennis Schulist",
+        "Leopoldo_Corkery",
+        "Karley_Dach@jasper.info",
+        "South Christy",
+        "Considine-Lockman",
+    ),
     (7, "Kurtis Weissnat", "Elwyn.Skiles", "Telly.Hoeger@billy.biz", "Howemouth", "Johns Group"),
-    (8, "Nicholas Runolfsdottir V", "Maxime_Nienow", "Sherwood@rosamond.me", "Aliyaview",
-     "Abernathy Group"),
-    (9, "Glenna Reichert", "Delphine", "Chaim_McDermott@dana.io", "Bartholomebury", "Yost and Sons"),
-    (10, "Clementina DuBuque", "Moriah.Stanton", "Rey.Padberg@karina.biz", "Lebsackbury",
-     "Hoeger LLC"),
+    (
+        8,
+        "Nicholas Runolfsdottir V",
+        "Maxime_Nienow",
+        "Sherwood@rosamond.me",
+        "Aliyaview",
+        "Abernathy Group",
+    ),
+    (
+        9,
+        "Glenna Reichert",
+        "Delphine",
+        "Chaim_McDermott@dana.io",
+        "Bartholomebury",
+        "Yost and Sons",
+    ),
+    (
+        10,
+        "Clementina DuBuque",
+        "Moriah.Stanton",
+        "Rey.Padberg@karina.biz",
+        "Lebsackbury",
+        "Hoeger LLC",
+    ),
 ]
 FIELDS = ["user_id", "name", "username", "email", "city", "company"]
 
 # Every real user wrote exactly 10 of the 100 posts.
 REAL_POST_COUNTS = [{"user_id": uid, "posts_count": 10} for uid in range(1, 11)]
-REAL_USER_ACTIVITY = [{**dict(zip(FIELDS, p)), "posts_count": 10} for p in REAL_PROFILES]
+REAL_USER_ACTIVITY = [
+    {**dict(zip(FIELDS, p, strict=True)), "posts_count": 10} for p in REAL_PROFILES
+]
 # One ten-way tie: the first five by user_id, all sharing rank 1.
 REAL_TOP_USERS = [{"rank": 1, **row} for row in REAL_USER_ACTIVITY[:5]]
 
@@ -50,13 +91,31 @@ REAL_USER_ACTIVITY_CSV = (
 # a user without address or company (2), a user with no post (4), non-ASCII and CSV-special
 # characters (3), and two posts by user 99, who does not exist (orphans).
 SMALL_USERS = [
-    {"id": 3, "name": "Émile Zola", "username": "emile", "email": "emile@example.fr",
-     "address": {"city": "Paris, FR"}, "company": {"name": 'The "Quoted" Co'}},
-    {"id": 1, "name": "Ada Lovelace", "username": "ada", "email": "ada@example.org",
-     "address": {"city": "London"}, "company": {"name": "Analytical Engines"}},
+    {
+        "id": 3,
+        "name": "Émile Zola",
+        "username": "emile",
+        "email": "emile@example.fr",
+        "address": {"city": "Paris, FR"},
+        "company": {"name": 'The "Quoted" Co'},
+    },
+    {
+        "id": 1,
+        "name": "Ada Lovelace",
+        "username": "ada",
+        "email": "ada@example.org",
+        "address": {"city": "London"},
+        "company": {"name": "Analytical Engines"},
+    },
     {"id": 2, "name": "Bob", "username": "bob", "email": "bob@example.com"},
-    {"id": 4, "name": "Dee", "username": "dee", "email": "dee@example.com",
-     "address": {"city": "Oslo"}, "company": {"name": "Fjord"}},
+    {
+        "id": 4,
+        "name": "Dee",
+        "username": "dee",
+        "email": "dee@example.com",
+        "address": {"city": "Oslo"},
+        "company": {"name": "Fjord"},
+    },
 ]
 SMALL_POSTS = [
     {"userId": uid, "id": pid, "title": f"post {pid}", "body": "text"}
@@ -69,14 +128,42 @@ SMALL_POST_COUNTS = [
     {"user_id": 99, "posts_count": 2},
 ]
 SMALL_USER_ACTIVITY = [
-    {"user_id": 1, "name": "Ada Lovelace", "username": "ada", "email": "ada@example.org",
-     "city": "London", "company": "Analytical Engines", "posts_count": 3},
-    {"user_id": 2, "name": "Bob", "username": "bob", "email": "bob@example.com",
-     "city": "", "company": "", "posts_count": 1},
-    {"user_id": 3, "name": "Émile Zola", "username": "emile", "email": "emile@example.fr",
-     "city": "Paris, FR", "company": 'The "Quoted" Co', "posts_count": 3},
-    {"user_id": 4, "name": "Dee", "username": "dee", "email": "dee@example.com",
-     "city": "Oslo", "company": "Fjord", "posts_count": 0},
+    {
+        "user_id": 1,
+        "name": "Ada Lovelace",
+        "username": "ada",
+        "email": "ada@example.org",
+        "city": "London",
+        "company": "Analytical Engines",
+        "posts_count": 3,
+    },
+    {
+        "user_id": 2,
+        "name": "Bob",
+        "username": "bob",
+        "email": "bob@example.com",
+        "city": "",
+        "company": "",
+        "posts_count": 1,
+    },
+    {
+        "user_id": 3,
+        "name": "Émile Zola",
+        "username": "emile",
+        "email": "emile@example.fr",
+        "city": "Paris, FR",
+        "company": 'The "Quoted" Co',
+        "posts_count": 3,
+    },
+    {
+        "user_id": 4,
+        "name": "Dee",
+        "username": "dee",
+        "email": "dee@example.com",
+        "city": "Oslo",
+        "company": "Fjord",
+        "posts_count": 0,
+    },
 ]
 SMALL_USER_ACTIVITY_CSV = (
     "user_id,name,username,email,city,company,posts_count\r\n"

@@ -8,6 +8,7 @@ failures. Every request is recorded.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -113,7 +114,12 @@ class FakeApi:
         def number(name: str) -> int | None:
             return int(query[name][-1]) if name in query else None
 
-        page, limit, start, end = number("_page"), number("_limit"), number("_start"), number("_end")
+        page, limit, start, end = (
+            number("_page"),
+            number("_limit"),
+            number("_start"),
+            number("_end"),
+        )
         if page is not None:
             limit = limit or 10
             records = records[(page - 1) * limit : page * limit]
@@ -145,9 +151,7 @@ class FakeApi:
                 query = parse_qs(parts.query)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 api.requests.append(Request(parts.path, query, headers))
-                response = api._next_scripted(parts.path) or api.respond(
-                    parts.path, query, headers
-                )
+                response = api._next_scripted(parts.path) or api.respond(parts.path, query, headers)
                 if response.delay:
                     time.sleep(response.delay)
                 body = response.body
@@ -160,10 +164,8 @@ class FakeApi:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
         return Handler
 

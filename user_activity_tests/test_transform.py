@@ -81,5 +81,10 @@ def test_rank_rejects_top_n_below_one(top_n):
 def test_profile_of_user_with_null_address_and_company():
     user = {"id": 7, "name": "N", "username": "n", "email": "n@x", "address": None, "company": None}
     assert user_profile(user) == {
-        "user_id": 7, "name": "N", "username": "n", "email": "n@x", "city": "", "company": "",
+        "user_id": 7,
+        "name": "N",
+        "username": "n",
+        "email": "n@x",
+        "city": "",
+        "company": "",
     }

@@ -1,0 +1,152 @@
+"""The job through the real CLI (`dagster job execute`) in subprocesses, as a user runs it.
+
+One run per configuration, shared by the tests that check it: each CLI start costs seconds.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from user_activity.settings import DEFAULTS, SNAPSHOT_DIR
+from user_activity_tests.conftest import REAL_DATA
+from user_activity_tests.expected import REAL_TOP_USERS, REAL_TOP_USERS_CSV, REAL_USER_ACTIVITY_CSV
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+OUTPUT_FILES = [
+    "post_counts.json",
+    "posts.json",
+    "report_posts_users_list.csv",
+    "report_user_activity.csv",
+    "user_activity.json",
+    "users.json",
+]
+
+
+def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedProcess:
+    """`dagster job execute` started from an unrelated folder, with its own DAGSTER_HOME."""
+    env = {k: v for k, v in os.environ.items() if k not in DEFAULTS}
+    home = workdir / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(
+        DAGSTER_HOME=str(home),
+        USER_ACTIVITY_API_URL=api_url,
+        USER_ACTIVITY_DATA_DIR=str(workdir / "data"),
+        USER_ACTIVITY_LOG_DIR=str(workdir / "logs"),
+    )
+    command = [
+        DAGSTER,
+        "job",
+        "execute",
+        "-m",
+        "user_activity.definitions",
+        "-j",
+        "user_activity_job",
+        *extra,
+    ]
+    return subprocess.run(
+        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+def app_log(workdir: Path) -> list[dict]:
+    return [json.loads(line) for line in (workdir / "logs" / "app.log").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def in_process_run(api_server, tmp_path_factory):
+    api_server.reset()
+    workdir = tmp_path_factory.mktemp("cli_in_process")
+    # run config that sets only op config keeps the job's default (in-process) executor
+    config = workdir / "run_config.yaml"
+    config.write_text("ops:\n  top_users:\n    config:\n      top_n: 5\n")
+    return workdir, run_cli(workdir, api_server.url, "-c", str(config)), list(api_server.requests)
+
+
+@pytest.fixture(scope="module")
+def multiprocess_run(api_server, tmp_path_factory):
+    api_server.reset()
+    workdir = tmp_path_factory.mktemp("cli_multiprocess")
+    config = workdir / "run_config.yaml"
+    config.write_text("execution:\n  config:\n    multiprocess: {}\n")
+    return workdir, run_cli(workdir, api_server.url, "-c", str(config))
+
+
+def test_cli_run_succeeds_in_process(in_process_run):
+    workdir, completed, requests = in_process_run
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Executing steps in process" in completed.stderr
+    assert sorted(r.path for r in requests) == ["/posts", "/users"]
+
+
+def test_cli_run_writes_the_six_files(in_process_run):
+    data = in_process_run[0] / "data"
+    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES
+    assert (data / "users.json").read_bytes() == (REAL_DATA / "users.json").read_bytes()
+    assert (data / "posts.json").read_bytes() == (REAL_DATA / "posts.json").read_bytes()
+    assert (data / "report_posts_users_list.csv").read_bytes().decode() == REAL_USER_ACTIVITY_CSV
+    assert (data / "report_user_activity.csv").read_bytes().decode() == REAL_TOP_USERS_CSV
+    assert json.loads((data / "user_activity.json").read_text()) == REAL_TOP_USERS
+
+
+def test_cli_run_writes_app_log(in_process_run):
+    lines = app_log(in_process_run[0])
+    assert len({line["run_id"] for line in lines}) == 1
+    starts = sorted(line["asset"] for line in lines if line["event"] == "step_start")
+    ends = sorted(line["asset"] for line in lines if line["event"] == "step_end")
+    assert starts == ends == ["post_counts", "raw_posts", "raw_users", "top_users", "user_activity"]
+    assert sorted(Path(line["path"]).name for line in lines if line["event"] == "file_written") == (
+        OUTPUT_FILES
+    )
+    assert sorted(
+        (line["asset"], line["status"], line["rows"]) for line in lines if line["event"] == "fetch"
+    ) == [("raw_posts", 200, 100), ("raw_users", 200, 10)]
+
+
+def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run):
+    workdir, completed = multiprocess_run
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Executing steps using multiprocess executor" in completed.stderr
+    for name in OUTPUT_FILES:
+        assert (workdir / "data" / name).read_bytes() == (
+            in_process_run[0] / "data" / name
+        ).read_bytes(), name
+    # each step ran in its own process, and each wrote its lines to the same app.log
+    lines = app_log(workdir)
+    assert sorted(line["asset"] for line in lines if line["event"] == "step_end") == [
+        "post_counts",
+        "raw_posts",
+        "raw_users",
+        "top_users",
+        "user_activity",
+    ]
+
+
+def test_cli_offline_from_bundled_snapshot(tmp_path, in_process_run):
+    completed = run_cli(tmp_path, SNAPSHOT_DIR.as_uri())
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Executing steps in process" in completed.stderr
+    for name in OUTPUT_FILES:
+        assert (tmp_path / "data" / name).read_bytes() == (
+            in_process_run[0] / "data" / name
+        ).read_bytes(), name
+    fetches = [line["url"] for line in app_log(tmp_path) if line["event"] == "fetch"]
+    assert sorted(fetches) == [
+        (SNAPSHOT_DIR / "posts.json").as_uri(),
+        (SNAPSHOT_DIR / "users.json").as_uri(),
+    ]
+
+
+def test_cli_rejects_top_n_zero_before_fetching(api, tmp_path):
+    config = tmp_path / "run_config.yaml"
+    config.write_text("ops:\n  top_users:\n    config:\n      top_n: 0\n")
+    completed = run_cli(tmp_path, api.url, "-c", str(config))
+    assert completed.returncode == 1
+    assert (
+        "Invalid run config for top_users: top_n input should be greater than or equal to 1 (got 0)"
+    ) in completed.stderr
+    assert api.requests == []
+    assert not (tmp_path / "data").exists()

@@ -1,0 +1,158 @@
+"""The code location loads, and what it is made of follows the USER_ACTIVITY_* settings."""
+
+import dagster as dg
+import pytest
+
+from user_activity.definitions import build_definitions, defs
+from user_activity.settings import DEFAULT_API_URL, PROJECT_ROOT, Settings, SettingsError
+
+ASSET_KEYS = ["post_counts", "raw_posts", "raw_users", "top_users", "user_activity"]
+
+
+def test_module_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_five_assets_in_one_group():
+    graph = defs.resolve_asset_graph()
+    keys = sorted(key.to_user_string() for key in graph.get_all_asset_keys())
+    assert keys == ASSET_KEYS
+    assert {graph.get(dg.AssetKey(k)).group_name for k in keys} == {"user_activity"}
+    upstream = {
+        k: sorted(p.to_user_string() for p in graph.get(dg.AssetKey(k)).parent_keys) for k in keys
+    }
+    assert upstream == {
+        "raw_users": [],
+        "raw_posts": [],
+        "post_counts": ["raw_posts"],
+        "user_activity": ["post_counts", "raw_users"],
+        "top_users": ["user_activity"],
+    }
+
+
+def test_job_covers_every_asset():
+    job = defs.resolve_job_def("user_activity_job")
+    assert sorted(node.name for node in job.nodes) == ASSET_KEYS
+
+
+def test_defaults_when_nothing_is_set():
+    settings = Settings.from_env({})
+    assert settings == Settings(
+        api_url=DEFAULT_API_URL,
+        data_dir=str(PROJECT_ROOT / "data"),
+        log_dir=str(PROJECT_ROOT / "logs"),
+        log_level="INFO",
+        top_n=5,
+        connect_timeout=5.0,
+        read_timeout=30.0,
+        schedule_cron="0 6 * * *",
+        schedule_tz="UTC",
+    )
+
+
+def test_schedule_follows_the_env():
+    settings = Settings.from_env(
+        {"USER_ACTIVITY_SCHEDULE_CRON": "30 2 * * 1-5", "USER_ACTIVITY_SCHEDULE_TZ": "Europe/Oslo"}
+    )
+    schedule = build_definitions(settings).resolve_schedule_def("user_activity_daily")
+    assert schedule.cron_schedule == "30 2 * * 1-5"
+    assert schedule.execution_timezone == "Europe/Oslo"
+    assert schedule.job_name == "user_activity_job"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    context = dg.build_schedule_context(
+        scheduled_execution_time=__import__("datetime").datetime(2026, 12, 7, 2, 30)
+    )
+    requests = schedule.evaluate_tick(context).run_requests
+    assert len(requests) == 1 and requests[0].run_config == {}
+
+
+def test_default_schedule_is_daily_at_six_utc():
+    schedule = defs.resolve_schedule_def("user_activity_daily")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "UTC")
+
+
+def test_resources_follow_the_env(tmp_path):
+    settings = Settings.from_env(
+        {
+            "USER_ACTIVITY_API_URL": "http://127.0.0.1:8000/",
+            "USER_ACTIVITY_DATA_DIR": str(tmp_path / "out"),
+            "USER_ACTIVITY_READ_TIMEOUT": "2.5",
+        }
+    )
+    resources = build_definitions(settings).resources
+    assert resources["api"].base_url == "http://127.0.0.1:8000"
+    assert resources["api"].read_timeout == 2.5
+    assert resources["json_io_manager"].base_dir == str(tmp_path / "out")
+
+
+def test_relative_dirs_resolve_against_the_project_not_the_cwd(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({"USER_ACTIVITY_DATA_DIR": "out/data"})
+    assert settings.data_dir == str(PROJECT_ROOT / "out" / "data")
+    assert (
+        Settings.from_env({"USER_ACTIVITY_DATA_DIR": "s3://bucket/x"}).data_dir == "s3://bucket/x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("USER_ACTIVITY_TOP_N", "0", "USER_ACTIVITY_TOP_N must be a whole number >= 1, got '0'"),
+        (
+            "USER_ACTIVITY_TOP_N",
+            "five",
+            "USER_ACTIVITY_TOP_N must be a whole number >= 1, got 'five'",
+        ),
+        (
+            "USER_ACTIVITY_READ_TIMEOUT",
+            "-1",
+            "USER_ACTIVITY_READ_TIMEOUT must be a number of seconds > 0, got '-1'",
+        ),
+        (
+            "USER_ACTIVITY_SCHEDULE_CRON",
+            "0 25 * * *",
+            "USER_ACTIVITY_SCHEDULE_CRON is not a valid cron string: '0 25 * * *'",
+        ),
+        (
+            "USER_ACTIVITY_SCHEDULE_TZ",
+            "Mars/Olympus",
+            "USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: 'Mars/Olympus'",
+        ),
+        (
+            "USER_ACTIVITY_API_URL",
+            "ftp://example.com",
+            "USER_ACTIVITY_API_URL must be an http(s):// or file:// URL or a folder, "
+            "got 'ftp://example.com'",
+        ),
+        ("USER_ACTIVITY_API_URL", "http://", "USER_ACTIVITY_API_URL has no host: 'http://'"),
+        (
+            "USER_ACTIVITY_LOG_LEVEL",
+            "LOUD",
+            "USER_ACTIVITY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got 'LOUD'",
+        ),
+    ],
+)
+def test_bad_setting_names_the_variable(name, value, message):
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({name: value})
+    assert str(error.value) == message
+
+
+def test_loading_with_a_bad_variable_fails_naming_it():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "USER_ACTIVITY_TOP_N": "-2"}
+    completed = subprocess.run(
+        [sys.executable, "-c", "import user_activity.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines()[-1] == (
+        "user_activity.settings.SettingsError: "
+        "USER_ACTIVITY_TOP_N must be a whole number >= 1, got '-2'"
+    )
