@@ -1,13 +1,14 @@
 """The asset graph: raw_users, raw_posts -> post_counts -> user_activity -> top_users."""
 
+import logging
 from typing import Any
 
 import dagster as dg
 import pydantic
 
 from user_activity.app_log import logged_step
-from user_activity.resources import JsonPlaceholderResource
-from user_activity.settings import Settings
+from user_activity.resources import Fetched, JsonPlaceholderResource, RetryNote
+from user_activity.settings import CachePolicy, Settings
 from user_activity.transform import (
     POST_COUNT_COLUMNS,
     TOP_USERS_COLUMNS,
@@ -80,32 +81,81 @@ def reject_bad_top_users_config(context: dg.AssetExecutionContext) -> None:
         raise dg.Failure(f"Invalid run config for top_users: {problems}") from None
 
 
+class RawFetchConfig(dg.Config):
+    cache_policy: CachePolicy | None = pydantic.Field(
+        default=None,
+        description="refresh (conditional request), force (ignore the cached validators) or "
+        "cache-only (no network); default: the api resource's, from USER_ACTIVITY_CACHE_POLICY",
+    )
+
+
 def _fetch_collection(
-    context: dg.AssetExecutionContext, api: JsonPlaceholderResource, collection: str
+    context: dg.AssetExecutionContext,
+    api: JsonPlaceholderResource,
+    config: RawFetchConfig,
+    collection: str,
 ) -> dg.MaterializeResult:
     asset = context.asset_key.to_user_string()
     with logged_step(context.run.run_id, asset, context.log) as log:
         reject_bad_top_users_config(context)
-        fetched = api.fetch(collection)
+
+        def log_retry(note: RetryNote) -> None:
+            log.event(
+                logging.WARNING,
+                "retry",
+                f"GET {note.url}: {note.problem}; retry {note.attempt} in {note.delay}s",
+                url=note.url,
+                attempt=note.attempt,
+                delay=note.delay,
+            )
+
+        fetched = api.fetch(collection, config.cache_policy, log_retry)
         log.info(
             "fetch",
-            f"GET {fetched.url}: status {fetched.status}, {len(fetched.records)} records, "
-            f"{fetched.bytes} bytes in {fetched.seconds}s",
+            _describe_fetch(fetched),
             url=fetched.url,
             status=fetched.status,
             rows=len(fetched.records),
             bytes=fetched.bytes,
             seconds=fetched.seconds,
+            source=fetched.source,
+            pages=fetched.pages,
+            data_version=fetched.data_version,
         )
+    metadata: dict[str, Any] = {
+        "dagster/row_count": len(fetched.records),
+        "url": dg.MetadataValue.url(fetched.url),
+        "bytes": fetched.bytes,
+        "seconds": fetched.seconds,
+        "source": fetched.source,
+        "pages": fetched.pages,
+    }
+    if fetched.status is not None:
+        metadata["status"] = fetched.status
     return dg.MaterializeResult(
         value=fetched.records,
-        metadata={
-            "dagster/row_count": len(fetched.records),
-            "url": dg.MetadataValue.url(fetched.url),
-            "status": fetched.status,
-            "bytes": fetched.bytes,
-            "seconds": fetched.seconds,
-        },
+        metadata=metadata,
+        # from the content, so a 304 or an identical response leaves downstream assets fresh
+        data_version=dg.DataVersion(fetched.data_version),
+    )
+
+
+def _describe_fetch(fetched: Fetched) -> str:
+    rows = len(fetched.records)
+    if fetched.source == "cache":
+        return f"read {rows} records from the cache {fetched.url} (cache-only)"
+    if fetched.source == "folder":
+        return f"read {fetched.url}: {rows} records, {fetched.bytes} bytes in {fetched.seconds}s"
+    pages = f" in {fetched.pages} pages" if fetched.pages > 1 else ""
+    if fetched.source == "not modified":
+        return (
+            f"GET {fetched.url}: status 304 (not modified){pages}, {rows} records from the "
+            f"cache in {fetched.seconds}s"
+        )
+    cached = f" ({fetched.not_modified} pages not modified)" if fetched.not_modified else ""
+    return (
+        f"GET {fetched.url}: status {fetched.status}, {rows} records{pages}{cached}, "
+        f"{fetched.bytes} bytes in {fetched.seconds}s"
     )
 
 
@@ -121,10 +171,10 @@ RAW_KINDS = {"python", "json"}
     code_version="1",
 )
 def raw_users(
-    context: dg.AssetExecutionContext, api: JsonPlaceholderResource
+    context: dg.AssetExecutionContext, api: JsonPlaceholderResource, config: RawFetchConfig
 ) -> dg.MaterializeResult:
     """The API's `/users` collection as received: one JSON object per user."""
-    return _fetch_collection(context, api, "users")
+    return _fetch_collection(context, api, config, "users")
 
 
 @dg.asset(
@@ -136,10 +186,10 @@ def raw_users(
     code_version="1",
 )
 def raw_posts(
-    context: dg.AssetExecutionContext, api: JsonPlaceholderResource
+    context: dg.AssetExecutionContext, api: JsonPlaceholderResource, config: RawFetchConfig
 ) -> dg.MaterializeResult:
     """The API's `/posts` collection as received: one JSON object per post, with its `userId`."""
-    return _fetch_collection(context, api, "posts")
+    return _fetch_collection(context, api, config, "posts")
 
 
 @dg.asset(

@@ -1,10 +1,16 @@
-"""The API client resource: reads a JSONPlaceholder-style collection over HTTP or from a folder."""
+"""The API client resource: reads a JSONPlaceholder-style collection over HTTP or from a folder.
+
+The HTTP work lives in small Dagster-free modules: `http_client` (timeouts, deadline, retries,
+credentials), `pagination`, `api_records` (validation) and `fetch_cache` (conditional refresh).
+This resource wires them together from its config and reports what a fetch took.
+"""
 
 from __future__ import annotations
 
-import json
+import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -14,13 +20,23 @@ import requests
 from pydantic import Field, PrivateAttr
 
 from user_activity import __version__
-from user_activity.settings import DEFAULT_API_URL
+from user_activity.api_records import (
+    InvalidCollection,
+    as_record_list,
+    content_version,
+    describe_body,
+    parse_json_body,
+    validate_records,
+)
+from user_activity.fetch_cache import CachedCollection, CachedPage, FetchCache
+from user_activity.http_client import ApiError, Deadline, HttpClient, RetryNote, redact_url
+from user_activity.pagination import Page, Paging, PagingError, fetch_all_pages
+from user_activity.retry_policy import Backoff
+from user_activity.settings import DEFAULT_API_URL, CachePolicy
+
+__all__ = ["USER_AGENT", "ApiError", "Fetched", "JsonPlaceholderResource", "RetryNote"]
 
 USER_AGENT = f"user_activity/{__version__} (python-requests/{requests.__version__})"
-
-
-class ApiError(RuntimeError):
-    """The API (or the offline folder) did not give a usable collection."""
 
 
 @dataclass(frozen=True)
@@ -28,25 +44,18 @@ class Fetched:
     """One collection as received, with what it took to get it."""
 
     records: list[dict[str, Any]]
-    url: str
-    status: int
+    url: str  # without query string or user info
+    status: int | None  # HTTP status of the last page; None when read from a file or the cache
     bytes: int
     seconds: float
+    pages: int = 1
+    not_modified: int = 0  # pages answered 304 and taken from the cache
+    source: str = "network"  # network, not modified, folder or cache
+    validators: list[CachedPage] = field(default_factory=list)  # per page, for the cache
 
-
-def _describe_body(response: requests.Response) -> str:
-    content_type = response.headers.get("Content-Type", "none")
-    excerpt = response.content[:80].decode("utf-8", "replace")
-    return f"status {response.status_code}, content type {content_type}, body starts {excerpt!r}"
-
-
-def _as_record_list(value: Any, source: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise ApiError(f"{source} is not a JSON array but {type(value).__name__}")
-    for index, record in enumerate(value):
-        if not isinstance(record, dict):
-            raise ApiError(f"{source} record {index} is not a JSON object: {record!r:.60}")
-    return value
+    @property
+    def data_version(self) -> str:
+        return content_version(self.records)
 
 
 class JsonPlaceholderResource(dg.ConfigurableResource):
@@ -54,11 +63,41 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
 
     `base_url` may also be a `file://` URL or a folder path holding `{collection}.json` files:
     the offline source (the package ships the real data in `user_activity/snapshot`).
+    The credential is read from the environment variable named here when the run starts, so its
+    value never becomes config (which the UI shows).
     """
 
     base_url: str = Field(default=DEFAULT_API_URL, description="API base URL, file:// or folder")
-    connect_timeout: float = Field(default=5.0, description="seconds to open a connection")
-    read_timeout: float = Field(default=30.0, description="seconds to wait for each read")
+    connect_timeout: float = Field(default=5.0, gt=0, description="seconds to open a connection")
+    read_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for each read")
+    deadline: float = Field(
+        default=60.0, gt=0, description="seconds for a whole fetch: every page, retry and wait"
+    )
+    retries: int = Field(default=3, ge=0, description="retries of one request after the first try")
+    backoff_base: float = Field(
+        default=0.5, ge=0, description="first backoff wait in seconds; doubles on every retry"
+    )
+    backoff_max: float = Field(default=10.0, ge=0, description="longest backoff wait in seconds")
+    retry_after_cap: float = Field(
+        default=30.0, ge=0, description="longest wait a Retry-After header can ask for"
+    )
+    page_size: int = Field(default=0, ge=0, description="records per page; 0 = one request")
+    paging: Paging = Field(default="page", description="page (_page/_limit) or offset (_start)")
+    cache_dir: str | None = Field(
+        default=None, description="folder of the conditional-refresh cache; None disables it"
+    )
+    cache_policy: CachePolicy = Field(
+        default="refresh",
+        description="refresh (conditional request), force (ignore validators) or cache-only; "
+        "run config of the raw assets can override it",
+    )
+    credential_env_var: str = Field(
+        default="USER_ACTIVITY_API_TOKEN", description="env var holding the API token, if any"
+    )
+    credential_header: str = Field(
+        default="Authorization",
+        description="header carrying the token: Authorization sends 'Bearer <token>'",
+    )
 
     _session: requests.Session | None = PrivateAttr(default=None)
 
@@ -81,37 +120,130 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             return Path(unquote(parts.path))
         return Path(self.base_url).expanduser()
 
-    def fetch(self, collection: str) -> Fetched:
-        started = time.perf_counter()
-        folder = self.folder
-        if folder is not None:
-            path = folder / f"{collection}.json"
-            try:
-                body = path.read_bytes()
-            except OSError as error:
-                raise ApiError(f"cannot read {path}: {error.strerror}") from None
-            url, status = path.as_uri(), 200
-        else:
-            url = f"{self.base_url.rstrip('/')}/{collection}"
-            body, status = self._get(url)
-        try:
-            value = json.loads(body)
-        except ValueError as error:
-            raise ApiError(f"{url} did not return JSON ({error}): {body[:80]!r}") from None
-        records = _as_record_list(value, url)
-        return Fetched(records, url, status, len(body), round(time.perf_counter() - started, 3))
+    def _credential(self) -> tuple[str, str] | None:
+        token = os.environ.get(self.credential_env_var, "").strip()
+        if not token:
+            return None
+        if self.credential_header.lower() == "authorization":
+            return self.credential_header, f"Bearer {token}"
+        return self.credential_header, token
 
-    def _get(self, url: str) -> tuple[bytes, int]:
-        session = self._session or requests.Session()
+    def client(self, on_retry: Callable[[RetryNote], None] | None = None) -> HttpClient:
+        return HttpClient(
+            self._session or requests.Session(),
+            self.base_url,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            backoff=Backoff(
+                self.retries, self.backoff_base, self.backoff_max, self.retry_after_cap
+            ),
+            credential=self._credential(),
+            on_retry=on_retry,
+        )
+
+    def fetch(
+        self,
+        collection: str,
+        cache_policy: CachePolicy | None = None,
+        on_retry: Callable[[RetryNote], None] | None = None,
+    ) -> Fetched:
+        """The validated collection; the cache is updated only when it is complete and valid."""
+        started = time.perf_counter()
+        cache_policy = cache_policy or self.cache_policy
+        cache = FetchCache(self.cache_dir) if self.cache_dir else None
+        client = self.client(on_retry)
         try:
-            response = session.get(url, timeout=(self.connect_timeout, self.read_timeout))
-        except requests.Timeout:
-            raise ApiError(f"GET {url}: timeout") from None
-        except requests.ConnectionError as error:
-            raise ApiError(f"GET {url}: cannot connect: {error}") from None
-        if response.status_code != 200:
-            raise ApiError(f"GET {url} failed: {_describe_body(response)}")
-        content_type = response.headers.get("Content-Type", "")
-        if "json" not in content_type:
-            raise ApiError(f"GET {url} did not return JSON: {_describe_body(response)}")
-        return response.content, response.status_code
+            if cache_policy == "cache-only":
+                fetched = self._from_cache(collection, cache)
+            elif self.folder is not None:
+                fetched = self._from_folder(collection, self.folder)
+            else:
+                cached = cache.load(collection) if cache and cache_policy == "refresh" else None
+                fetched = self._from_http(collection, client, cached)
+            validate_records(collection, fetched.records, fetched.url)
+        except (InvalidCollection, PagingError) as error:
+            raise ApiError(client.scrub(str(error))) from None
+        if cache is not None and fetched.source != "cache":
+            cache.save(collection, CachedCollection(fetched.records, fetched.validators))
+        return replace(fetched, seconds=round(time.perf_counter() - started, 3))
+
+    def _from_cache(self, collection: str, cache: FetchCache | None) -> Fetched:
+        if cache is None:
+            raise ApiError("cache policy cache-only, but no cache folder is configured")
+        cached = cache.load(collection)
+        if cached is None:
+            raise ApiError(
+                f"cache policy cache-only, but there is no usable cached {collection} at "
+                f"{cache.path(collection)}: run once with cache policy refresh or force"
+            )
+        return Fetched(cached.records, str(cache.path(collection)), None, 0, 0.0, 0, 0, "cache")
+
+    def _from_folder(self, collection: str, folder: Path) -> Fetched:
+        path = folder / f"{collection}.json"
+        try:
+            body = path.read_bytes()
+        except OSError as error:
+            raise ApiError(f"cannot read {path}: {error.strerror}") from None
+        url = path.as_uri()
+        records = as_record_list(parse_json_body(url, None, None, body), url)
+        return Fetched(records, url, None, len(body), 0.0, 1, 0, "folder")
+
+    def _from_http(
+        self, collection: str, client: HttpClient, cached: CachedCollection | None
+    ) -> Fetched:
+        deadline = Deadline(self.deadline)
+        base = f"{self.base_url.rstrip('/')}/{collection}"
+        pages: list[CachedPage] = []
+        statuses: list[int] = []
+        received = 0
+
+        def fetch_page(url: str, index: int) -> Page:
+            nonlocal received
+            hit = cached.page(url) if cached is not None else None
+            headers = {}
+            if hit is not None and hit[0].etag:
+                headers["If-None-Match"] = hit[0].etag
+            if hit is not None and hit[0].last_modified:
+                headers["If-Modified-Since"] = hit[0].last_modified
+            result = client.get(url, deadline, headers)
+            shown = redact_url(result.url)
+            content_type = result.headers.get("Content-Type")
+            if result.status == 304 and hit is not None:
+                records = hit[1]
+            elif result.status != 200:
+                what = describe_body(result.status, content_type, result.body)
+                raise ApiError(client.scrub(f"GET {shown} failed: {what}"))
+            else:
+                value = parse_json_body(f"GET {shown}", result.status, content_type, result.body)
+                records = as_record_list(value, shown)
+            received += len(result.body)
+            statuses.append(result.status)
+            etag = result.headers.get("ETag") or (hit[0].etag if hit else None)
+            modified = result.headers.get("Last-Modified") or (
+                hit[0].last_modified if hit else None
+            )
+            pages.append(CachedPage(url, etag, modified, len(records)))
+            total = result.headers.get("X-Total-Count", "")
+            return Page(
+                records,
+                total=int(total) if total.isdigit() else None,
+                has_links=bool(result.headers.get("Link")),
+                next_url=result.links.get("next", {}).get("url"),
+            )
+
+        if self.page_size:
+            records = fetch_all_pages(base, self.paging, self.page_size, fetch_page)
+        else:
+            records = fetch_page(base, 0).records
+        not_modified = statuses.count(304)
+        return Fetched(
+            records,
+            redact_url(base),
+            statuses[-1],
+            received,
+            0.0,
+            len(pages),
+            not_modified,
+            "not modified" if not_modified == len(pages) else "network",
+            pages,
+        )

@@ -9,18 +9,27 @@ whatever directory they were started from.
 from __future__ import annotations
 
 import os
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from dagster._utils.schedules import is_valid_cron_string
+
+from user_activity.pagination import PAGING_MODES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
 
 DEFAULT_API_URL = "https://jsonplaceholder.typicode.com"
+
+# refresh: conditional request (If-None-Match / If-Modified-Since); force: ignore the validators;
+# cache-only: no network, the last good response (fails when there is none).
+CachePolicy = Literal["refresh", "force", "cache-only"]
+CACHE_POLICIES: tuple[str, ...] = ("refresh", "force", "cache-only")
 
 # name -> (default, meaning); the README's table of settings mirrors this.
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -31,6 +40,16 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_TOP_N": ("5", "default number of users in top_users"),
     "USER_ACTIVITY_CONNECT_TIMEOUT": ("5", "seconds to open a connection"),
     "USER_ACTIVITY_READ_TIMEOUT": ("30", "seconds to wait for each read from the server"),
+    "USER_ACTIVITY_DEADLINE": ("60", "seconds for a whole fetch: every page, retry and wait"),
+    "USER_ACTIVITY_RETRIES": ("3", "retries of a request after a timeout, 429 or 5xx"),
+    "USER_ACTIVITY_BACKOFF": ("0.5", "first wait before a retry, doubled each time (jittered)"),
+    "USER_ACTIVITY_RETRY_AFTER_CAP": ("30", "longest wait a Retry-After header can ask for"),
+    "USER_ACTIVITY_PAGE_SIZE": ("0", "records per page; 0 = one request per collection"),
+    "USER_ACTIVITY_PAGING": ("page", "page (_page/_limit, Link) or offset (_start/_limit)"),
+    "USER_ACTIVITY_CACHE_POLICY": ("refresh", "refresh (conditional), force or cache-only"),
+    # Read by the API resource when a run starts, never stored in Settings or config.
+    "USER_ACTIVITY_API_TOKEN": ("", "API token sent to the API host only; none when empty"),
+    "USER_ACTIVITY_API_TOKEN_HEADER": ("Authorization", "header for the token"),
     "USER_ACTIVITY_SCHEDULE_CRON": ("0 6 * * *", "cron of the user_activity_daily schedule"),
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
 }
@@ -51,6 +70,14 @@ class Settings:
     read_timeout: float
     schedule_cron: str
     schedule_tz: str
+    deadline: float = 60.0
+    retries: int = 3
+    backoff: float = 0.5
+    retry_after_cap: float = 30.0
+    page_size: int = 0
+    paging: str = "page"
+    cache_policy: str = "refresh"
+    token_header: str = "Authorization"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +101,18 @@ class Settings:
             ),
             schedule_cron=_cron(raw("USER_ACTIVITY_SCHEDULE_CRON")),
             schedule_tz=_timezone(raw("USER_ACTIVITY_SCHEDULE_TZ")),
+            deadline=_positive_float("USER_ACTIVITY_DEADLINE", raw("USER_ACTIVITY_DEADLINE")),
+            retries=_count("USER_ACTIVITY_RETRIES", raw("USER_ACTIVITY_RETRIES")),
+            backoff=_seconds("USER_ACTIVITY_BACKOFF", raw("USER_ACTIVITY_BACKOFF")),
+            retry_after_cap=_seconds(
+                "USER_ACTIVITY_RETRY_AFTER_CAP", raw("USER_ACTIVITY_RETRY_AFTER_CAP")
+            ),
+            page_size=_count("USER_ACTIVITY_PAGE_SIZE", raw("USER_ACTIVITY_PAGE_SIZE")),
+            paging=_choice("USER_ACTIVITY_PAGING", raw("USER_ACTIVITY_PAGING"), PAGING_MODES),
+            cache_policy=_choice(
+                "USER_ACTIVITY_CACHE_POLICY", raw("USER_ACTIVITY_CACHE_POLICY"), CACHE_POLICIES
+            ),
+            token_header=_header_name(raw("USER_ACTIVITY_API_TOKEN_HEADER")),
         )
 
 
@@ -118,6 +157,39 @@ def _positive_float(name: str, value: str) -> float:
     if not number > 0:
         raise SettingsError(f"{name} must be a number of seconds > 0, got {value!r}")
     return number
+
+
+def _count(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number >= 0, got {value!r}") from None
+    if number < 0:
+        raise SettingsError(f"{name} must be a whole number >= 0, got {value!r}")
+    return number
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds >= 0, got {value!r}") from None
+    if not number >= 0 or number == float("inf"):
+        raise SettingsError(f"{name} must be a number of seconds >= 0, got {value!r}")
+    return number
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _header_name(value: str) -> str:
+    # RFC 9110 token characters; anything else would be rejected by requests mid-run.
+    if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value):
+        raise SettingsError(f"USER_ACTIVITY_API_TOKEN_HEADER is not a header name: {value!r}")
+    return value
 
 
 def _log_level(value: str) -> str:

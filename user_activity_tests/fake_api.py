@@ -22,12 +22,16 @@ from urllib.parse import parse_qs, urlsplit
 
 @dataclass
 class Scripted:
-    """One canned response; `body` bytes are sent as is, `delay` seconds pass before it."""
+    """One canned response; `body` bytes are sent as is, `delay` seconds pass before it.
+
+    With `trickle`, the body is sent one byte at a time, `trickle` seconds apart.
+    """
 
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
 
 
 @dataclass
@@ -165,7 +169,12 @@ class FakeApi:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(body)
+                    if not response.trickle:
+                        self.wfile.write(body)
+                    for index in range(len(body) if response.trickle else 0):
+                        self.wfile.write(body[index : index + 1])
+                        self.wfile.flush()
+                        time.sleep(response.trickle)
 
         return Handler
 

@@ -1,0 +1,99 @@
+"""What a collection from the API must look like, checked before anything is written.
+
+Free of Dagster: the HTTP client and the offline folder both hand their bytes here. Every error
+says where the data came from and what was wrong with it, so a bad upstream deploy is diagnosed
+from the message alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+Record = dict[str, Any]
+
+# collection -> the fields every record needs and their type; other fields are optional
+# (a missing address or company gives empty strings in the reports).
+REQUIRED_FIELDS: dict[str, dict[str, type]] = {
+    "users": {"id": int, "name": str, "username": str, "email": str},
+    "posts": {"id": int, "userId": int},
+}
+# Without users there is nothing to report on; without posts everyone simply has 0.
+MAY_BE_EMPTY = frozenset({"posts"})
+_KIND_NAMES = {int: "an integer", str: "a string"}
+
+
+class InvalidCollection(ValueError):
+    """A response or file is not a valid collection of records."""
+
+
+def describe_body(status: int | None, content_type: str | None, body: bytes) -> str:
+    """What came back, for an error message: status, content type and the first bytes."""
+    excerpt = body[:80].decode("utf-8", "replace")
+    shown = "" if status is None else f"status {status}, "
+    return f"{shown}content type {content_type or 'none'}, body starts {excerpt!r}"
+
+
+def parse_json_body(source: str, status: int | None, content_type: str | None, body: bytes) -> Any:
+    """The parsed JSON of a response body; an HTML page, an empty or a broken body is an error.
+
+    `content_type` None means a file, whose name already says JSON.
+    """
+    not_json = content_type is not None and "json" not in content_type.lower()
+    if not_json or not body.strip():
+        raise InvalidCollection(
+            f"{source} did not return JSON: {describe_body(status, content_type, body)}"
+        )
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidCollection(
+            f"{source} did not return valid JSON ({error}): "
+            f"{describe_body(status, content_type, body)}"
+        ) from None
+
+
+def as_record_list(value: Any, source: str) -> list[Record]:
+    """`value` if it is a JSON array of objects."""
+    if not isinstance(value, list):
+        raise InvalidCollection(f"{source} is not a JSON array but {type(value).__name__}")
+    for index, record in enumerate(value):
+        if not isinstance(record, dict):
+            raise InvalidCollection(f"{source} record {index} is not a JSON object: {record!r:.60}")
+    return value
+
+
+def _has_kind(value: Any, kind: type) -> bool:
+    # JSON true/false parse to bool, a subclass of int, and are no ids.
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def validate_records(collection: str, records: list[Record], source: str) -> None:
+    """Every record has its required fields with the right types, and ids are unique."""
+    if not records and collection not in MAY_BE_EMPTY:
+        raise InvalidCollection(f"{source} returned no {collection}: nothing to report on")
+    required = REQUIRED_FIELDS.get(collection, {"id": int})
+    first_index: dict[int, int] = {}
+    for index, record in enumerate(records):
+        where = f"{source} record {index} (id {record.get('id')!r})"
+        for field, kind in required.items():
+            if field not in record:
+                raise InvalidCollection(f"{where}: field {field!r} is missing")
+            if not _has_kind(record[field], kind):
+                raise InvalidCollection(
+                    f"{where}: field {field!r} must be {_KIND_NAMES[kind]}, "
+                    f"got {record[field]!r:.60}"
+                )
+        seen = first_index.setdefault(record["id"], index)
+        if seen != index:
+            raise InvalidCollection(f"{where}: duplicate id, first seen at record {seen}")
+
+
+def content_version(records: list[Record]) -> str:
+    """A hash of the records' canonical JSON: equal content gives an equal version.
+
+    Keys are sorted, so a server that reorders fields does not make the data look new.
+    """
+    canonical = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
