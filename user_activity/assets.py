@@ -7,8 +7,8 @@ import dagster as dg
 import pydantic
 
 from user_activity.app_log import logged_step
-from user_activity.resources import Fetched, JsonPlaceholderResource, RetryNote
-from user_activity.settings import CachePolicy, Settings
+from user_activity.resources import ApiError, Fetched, JsonPlaceholderResource, RetryNote
+from user_activity.settings import CACHE_POLICIES, Settings
 from user_activity.transform import (
     POST_COUNT_COLUMNS,
     TOP_USERS_COLUMNS,
@@ -82,7 +82,8 @@ def reject_bad_top_users_config(context: dg.AssetExecutionContext) -> None:
 
 
 class RawFetchConfig(dg.Config):
-    cache_policy: CachePolicy | None = pydantic.Field(
+    # A str, not a Literal: Dagster's config system cannot express Literal types.
+    cache_policy: str | None = pydantic.Field(
         default=None,
         description="refresh (conditional request), force (ignore the cached validators) or "
         "cache-only (no network); default: the api resource's, from USER_ACTIVITY_CACHE_POLICY",
@@ -98,6 +99,11 @@ def _fetch_collection(
     asset = context.asset_key.to_user_string()
     with logged_step(context.run.run_id, asset, context.log) as log:
         reject_bad_top_users_config(context)
+        if config.cache_policy is not None and config.cache_policy not in CACHE_POLICIES:
+            raise dg.Failure(
+                f"Invalid run config for {asset}: cache_policy must be one of "
+                f"{', '.join(CACHE_POLICIES)}, got {config.cache_policy!r}"
+            )
 
         def log_retry(note: RetryNote) -> None:
             log.event(
@@ -109,7 +115,11 @@ def _fetch_collection(
                 delay=note.delay,
             )
 
-        fetched = api.fetch(collection, config.cache_policy, log_retry)
+        try:
+            fetched = api.fetch(collection, config.cache_policy, log_retry)  # type: ignore[arg-type]
+        except ApiError as error:
+            # a Failure shows its message in the UI without a stack trace to dig through
+            raise dg.Failure(str(error)) from None
         log.info(
             "fetch",
             _describe_fetch(fetched),

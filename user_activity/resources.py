@@ -207,7 +207,7 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 headers["If-Modified-Since"] = hit[0].last_modified
             result = client.get(url, deadline, headers)
             shown = redact_url(result.url)
-            content_type = result.headers.get("Content-Type")
+            content_type = result.headers.get("Content-Type", "")  # "" = none, not a file
             if result.status == 304 and hit is not None:
                 records = hit[1]
             elif result.status != 200:

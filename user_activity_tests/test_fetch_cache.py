@@ -1,0 +1,122 @@
+"""Conditional refresh: the cache of the last good response, 304 reuse and the cache policies."""
+
+import json
+
+from user_activity.fetch_cache import CachedCollection, CachedPage, FetchCache
+from user_activity_tests.fake_api import Scripted
+from user_activity_tests.test_resources import JSON, failure, fetch
+
+
+def test_refresh_sends_the_etag_and_reuses_the_cache_on_304(api, real_data, tmp_path):
+    cache = str(tmp_path / "cache")
+    first = fetch(api.url, "users", cache_dir=cache)
+    etag = api.requests[0].headers.get("if-none-match")
+    assert etag is None  # nothing cached yet
+    second = fetch(api.url, "users", cache_dir=cache)
+    assert api.requests[1].headers["if-none-match"].startswith('W/"')
+    assert (second.status, second.source, second.bytes) == (304, "not modified", 0)
+    assert second.records == first.records == real_data["users"]
+    assert second.data_version == first.data_version
+
+
+def test_cache_file_holds_records_and_validators(api, real_data, tmp_path):
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    stored = json.loads((tmp_path / "users.json").read_text())
+    assert stored["records"] == real_data["users"]
+    [page] = stored["pages"]
+    assert (page["url"], page["count"], page["last_modified"]) == (f"{api.url}/users", 10, None)
+    assert page["etag"].startswith('W/"')
+
+
+def test_changed_data_is_downloaded_with_a_new_data_version(api, real_data, tmp_path):
+    first = fetch(api.url, "users", cache_dir=str(tmp_path))
+    changed = [{**real_data["users"][0], "name": "Leanne G."}, *real_data["users"][1:]]
+    api.reset({"users": changed, "posts": real_data["posts"]})
+    second = fetch(api.url, "users", cache_dir=str(tmp_path))
+    assert (second.status, second.source, second.records) == (200, "network", changed)
+    assert second.data_version != first.data_version
+    assert json.loads((tmp_path / "users.json").read_text())["records"] == changed
+
+
+def test_identical_content_under_a_new_etag_keeps_the_data_version(api, tmp_path):
+    body = b'[{"id": 1, "name": "A", "username": "a", "email": "a@x"}]'
+    api.script(
+        "/users",
+        Scripted(200, body, {**JSON, "ETag": '"v1"'}),
+        Scripted(200, body.replace(b", ", b",\n "), {**JSON, "ETag": '"v2"'}),
+    )
+    first = fetch(api.url, "users", cache_dir=str(tmp_path))
+    second = fetch(api.url, "users", cache_dir=str(tmp_path))
+    assert api.requests[1].headers["if-none-match"] == '"v1"'
+    assert second.status == 200 and second.data_version == first.data_version
+
+
+def test_last_modified_is_sent_back_as_if_modified_since(api, tmp_path):
+    stamp = "Wed, 02 Dec 2026 10:00:00 GMT"
+    body = b'[{"id": 1, "name": "A", "username": "a", "email": "a@x"}]'
+    api.script(
+        "/users",
+        Scripted(200, body, {**JSON, "Last-Modified": stamp}),
+        Scripted(304, b"", {"Last-Modified": stamp}),
+    )
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    second = fetch(api.url, "users", cache_dir=str(tmp_path))
+    assert api.requests[1].headers["if-modified-since"] == stamp
+    assert "if-none-match" not in api.requests[1].headers
+    assert (second.source, second.records[0]["name"]) == ("not modified", "A")
+
+
+def test_force_ignores_the_validators(api, real_data, tmp_path):
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    forced = fetch(api.url, "users", cache_dir=str(tmp_path), cache_policy="force")
+    assert "if-none-match" not in api.requests[1].headers
+    assert (forced.status, forced.source, forced.records) == (200, "network", real_data["users"])
+
+
+def test_cache_only_uses_the_cache_without_any_request(api, real_data, tmp_path):
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    api.reset()
+    cached = fetch(
+        "http://127.0.0.1:9", "users", cache_dir=str(tmp_path), cache_policy="cache-only"
+    )
+    assert (cached.source, cached.records, cached.status) == ("cache", real_data["users"], None)
+    assert api.requests == []
+
+
+def test_cache_only_without_a_cache_fails_clearly(tmp_path):
+    assert failure(
+        "http://127.0.0.1:9", "users", cache_dir=str(tmp_path), cache_policy="cache-only"
+    ) == (
+        f"cache policy cache-only, but there is no usable cached users at {tmp_path}/users.json: "
+        "run once with cache policy refresh or force"
+    )
+    assert failure("http://127.0.0.1:9", "users", cache_policy="cache-only") == (
+        "cache policy cache-only, but no cache folder is configured"
+    )
+
+
+def test_paged_refresh_revalidates_each_page(api, real_data, tmp_path):
+    fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    assert all("if-none-match" in r.headers for r in api.requests[3:])
+    assert (again.pages, again.not_modified, again.source) == (3, 3, "not modified")
+    assert again.records == real_data["posts"]
+
+
+def test_a_failed_fetch_keeps_the_cache(api, tmp_path):
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    before = (tmp_path / "users.json").read_bytes()
+    api.script("/users", Scripted(200, b'[{"id": 1}]', JSON))
+    failure(api.url, "users", cache_dir=str(tmp_path), cache_policy="force")
+    assert (tmp_path / "users.json").read_bytes() == before
+
+
+def test_an_unreadable_cache_is_no_cache(tmp_path):
+    (tmp_path / "users.json").write_text("{not json")
+    assert FetchCache(str(tmp_path)).load("users") is None
+    cache = FetchCache(str(tmp_path / "new"))
+    cached = CachedCollection([{"id": 1}, {"id": 2}], [CachedPage("u1", '"e"', None, 2)])
+    cache.save("users", cached)
+    assert cache.load("users") == cached
+    assert cached.page("u1") == (cached.pages[0], [{"id": 1}, {"id": 2}])
+    assert cached.page("u2") is None
