@@ -44,7 +44,9 @@ def test_real_data_files_are_exact(api, project_env, monkeypatch):
     result, _ = run_job(api.url, monkeypatch)
     assert result.success
     data = project_env / "data"
+    # .cache holds the last good responses for conditional refresh (issue 3)
     assert sorted(p.name for p in data.iterdir()) == [
+        ".cache",
         "post_counts.json",
         "posts.json",
         "report_posts_users_list.csv",

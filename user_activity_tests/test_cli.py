@@ -84,7 +84,8 @@ def test_cli_run_succeeds_in_process(in_process_run):
 
 def test_cli_run_writes_the_six_files(in_process_run):
     data = in_process_run[0] / "data"
-    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES
+    # .cache holds the last good responses for conditional refresh (issue 3)
+    assert sorted(p.name for p in data.iterdir()) == [".cache", *OUTPUT_FILES]
     assert (data / "users.json").read_bytes() == (REAL_DATA / "users.json").read_bytes()
     assert (data / "posts.json").read_bytes() == (REAL_DATA / "posts.json").read_bytes()
     assert (data / "report_posts_users_list.csv").read_bytes().decode() == REAL_USER_ACTIVITY_CSV

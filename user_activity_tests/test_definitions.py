@@ -47,6 +47,14 @@ def test_defaults_when_nothing_is_set():
         read_timeout=30.0,
         schedule_cron="0 6 * * *",
         schedule_tz="UTC",
+        deadline=60.0,
+        retries=3,
+        backoff=0.5,
+        retry_after_cap=30.0,
+        page_size=0,
+        paging="page",
+        cache_policy="refresh",
+        token_header="Authorization",
     )
 
 
@@ -83,6 +91,33 @@ def test_resources_follow_the_env(tmp_path):
     assert resources["api"].base_url == "http://127.0.0.1:8000"
     assert resources["api"].read_timeout == 2.5
     assert resources["json_io_manager"].base_dir == str(tmp_path / "out")
+
+
+def test_ingestion_settings_reach_the_api_resource(tmp_path):
+    settings = Settings.from_env(
+        {
+            "USER_ACTIVITY_DATA_DIR": str(tmp_path / "out"),
+            "USER_ACTIVITY_DEADLINE": "12.5",
+            "USER_ACTIVITY_RETRIES": "0",
+            "USER_ACTIVITY_BACKOFF": "0.25",
+            "USER_ACTIVITY_RETRY_AFTER_CAP": "5",
+            "USER_ACTIVITY_PAGE_SIZE": "25",
+            "USER_ACTIVITY_PAGING": "offset",
+            "USER_ACTIVITY_CACHE_POLICY": "cache-only",
+            "USER_ACTIVITY_API_TOKEN_HEADER": "X-Api-Key",
+            "USER_ACTIVITY_API_TOKEN": "not-in-settings",
+        }
+    )
+    api = build_definitions(settings).resources["api"]
+    assert (api.deadline, api.retries, api.backoff_base, api.retry_after_cap) == (12.5, 0, 0.25, 5)
+    assert (api.page_size, api.paging, api.cache_policy) == (25, "offset", "cache-only")
+    assert api.cache_dir == str(tmp_path / "out" / ".cache")
+    assert (api.credential_env_var, api.credential_header) == (
+        "USER_ACTIVITY_API_TOKEN",
+        "X-Api-Key",
+    )
+    # the token is read when a run starts, so neither Settings nor resource config holds it
+    assert "not-in-settings" not in repr(settings) + repr(api)
 
 
 def test_relative_dirs_resolve_against_the_project_not_the_cwd(monkeypatch, tmp_path):
@@ -125,6 +160,51 @@ def test_relative_dirs_resolve_against_the_project_not_the_cwd(monkeypatch, tmp_
             "got 'ftp://example.com'",
         ),
         ("USER_ACTIVITY_API_URL", "http://", "USER_ACTIVITY_API_URL has no host: 'http://'"),
+        (
+            "USER_ACTIVITY_DEADLINE",
+            "0",
+            "USER_ACTIVITY_DEADLINE must be a number of seconds > 0, got '0'",
+        ),
+        (
+            "USER_ACTIVITY_RETRIES",
+            "-1",
+            "USER_ACTIVITY_RETRIES must be a whole number >= 0, got '-1'",
+        ),
+        (
+            "USER_ACTIVITY_RETRIES",
+            "2.5",
+            "USER_ACTIVITY_RETRIES must be a whole number >= 0, got '2.5'",
+        ),
+        (
+            "USER_ACTIVITY_BACKOFF",
+            "fast",
+            "USER_ACTIVITY_BACKOFF must be a number of seconds >= 0, got 'fast'",
+        ),
+        (
+            "USER_ACTIVITY_RETRY_AFTER_CAP",
+            "nan",
+            "USER_ACTIVITY_RETRY_AFTER_CAP must be a number of seconds >= 0, got 'nan'",
+        ),
+        (
+            "USER_ACTIVITY_PAGE_SIZE",
+            "-5",
+            "USER_ACTIVITY_PAGE_SIZE must be a whole number >= 0, got '-5'",
+        ),
+        (
+            "USER_ACTIVITY_PAGING",
+            "cursor",
+            "USER_ACTIVITY_PAGING must be one of page, offset, got 'cursor'",
+        ),
+        (
+            "USER_ACTIVITY_CACHE_POLICY",
+            "offline",
+            "USER_ACTIVITY_CACHE_POLICY must be one of refresh, force, cache-only, got 'offline'",
+        ),
+        (
+            "USER_ACTIVITY_API_TOKEN_HEADER",
+            "X Api Key",
+            "USER_ACTIVITY_API_TOKEN_HEADER is not a header name: 'X Api Key'",
+        ),
         (
             "USER_ACTIVITY_LOG_LEVEL",
             "LOUD",

@@ -230,3 +230,14 @@ def test_cache_only_without_a_cache_fails_and_writes_nothing(api, project_env, m
         f"cached users at {cache}/users.json: run once with cache policy refresh or force\n"
     )
     assert not (project_env / "data").exists()
+
+
+def test_unknown_cache_policy_in_run_config_fails_before_fetching(api, project_env, monkeypatch):
+    config = {"ops": {"raw_users": {"config": {"cache_policy": "offline"}}}}
+    result = run(api, monkeypatch, dg.DagsterInstance.ephemeral(), config)
+    assert not result.success
+    assert error_message(result, "raw_users").startswith(
+        "dagster._core.definitions.events.Failure: Invalid run config for raw_users: "
+        "cache_policy must be one of refresh, force, cache-only, got 'offline'\n"
+    )
+    assert [r.path for r in api.requests] == ["/posts"]
