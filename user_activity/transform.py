@@ -35,16 +35,24 @@ def count_posts(posts: Iterable[Mapping[str, Any]]) -> list[Record]:
 
 def user_profile(user: Mapping[str, Any]) -> Record:
     """The report fields of one API user; a missing address or company gives empty strings."""
-    address = user.get("address") or {}
-    company = user.get("company") or {}
     return {
         "user_id": user["id"],
         "name": user.get("name") or "",
         "username": user.get("username") or "",
         "email": user.get("email") or "",
-        "city": address.get("city") or "",
-        "company": company.get("name") or "",
+        "city": _nested_text(user, "address", "city"),
+        "company": _nested_text(user, "company", "name"),
     }
+
+
+def _nested_text(record: Mapping[str, Any], outer: str, inner: str) -> str:
+    """`record[outer][inner]` as text; "" when either is missing, null or not the expected shape.
+
+    These fields are optional in the API, so an odd value must blank a cell, not fail the run.
+    """
+    container = record.get(outer)
+    value = container.get(inner) if isinstance(container, Mapping) else None
+    return "" if value is None or isinstance(value, (dict, list)) else str(value)
 
 
 @dataclass(frozen=True)

@@ -88,3 +88,19 @@ def test_profile_of_user_with_null_address_and_company():
         "city": "",
         "company": "",
     }
+
+
+@pytest.mark.parametrize(
+    ("address", "company", "city", "company_name"),
+    [
+        ({}, {}, "", ""),  # present but empty
+        ("12 Main St", ["ACME"], "", ""),  # not objects: blank, no crash
+        ({"city": None}, {"name": None}, "", ""),
+        ({"city": {"name": "X"}}, {"name": ["A"]}, "", ""),  # nested values are no text
+        ({"city": 12}, {"name": True}, "12", "True"),  # scalars become their text
+    ],
+)
+def test_profile_with_odd_optional_fields(address, company, city, company_name):
+    user = {"id": 7, "name": "N", "username": "n", "email": "n@x"}
+    profile = user_profile({**user, "address": address, "company": company})
+    assert (profile["city"], profile["company"]) == (city, company_name)
