@@ -92,22 +92,24 @@ class Settings:
             data_dir=resolve_dir(raw("USER_ACTIVITY_DATA_DIR")),
             log_dir=resolve_dir(raw("USER_ACTIVITY_LOG_DIR")),
             log_level=_log_level(raw("USER_ACTIVITY_LOG_LEVEL")),
-            top_n=_positive_int("USER_ACTIVITY_TOP_N", raw("USER_ACTIVITY_TOP_N")),
-            connect_timeout=_positive_float(
+            top_n=_whole_number("USER_ACTIVITY_TOP_N", raw("USER_ACTIVITY_TOP_N"), 1),
+            connect_timeout=_seconds(
                 "USER_ACTIVITY_CONNECT_TIMEOUT", raw("USER_ACTIVITY_CONNECT_TIMEOUT")
             ),
-            read_timeout=_positive_float(
-                "USER_ACTIVITY_READ_TIMEOUT", raw("USER_ACTIVITY_READ_TIMEOUT")
-            ),
+            read_timeout=_seconds("USER_ACTIVITY_READ_TIMEOUT", raw("USER_ACTIVITY_READ_TIMEOUT")),
             schedule_cron=_cron(raw("USER_ACTIVITY_SCHEDULE_CRON")),
             schedule_tz=_timezone(raw("USER_ACTIVITY_SCHEDULE_TZ")),
-            deadline=_positive_float("USER_ACTIVITY_DEADLINE", raw("USER_ACTIVITY_DEADLINE")),
-            retries=_count("USER_ACTIVITY_RETRIES", raw("USER_ACTIVITY_RETRIES")),
-            backoff=_seconds("USER_ACTIVITY_BACKOFF", raw("USER_ACTIVITY_BACKOFF")),
-            retry_after_cap=_seconds(
-                "USER_ACTIVITY_RETRY_AFTER_CAP", raw("USER_ACTIVITY_RETRY_AFTER_CAP")
+            deadline=_seconds("USER_ACTIVITY_DEADLINE", raw("USER_ACTIVITY_DEADLINE")),
+            retries=_whole_number("USER_ACTIVITY_RETRIES", raw("USER_ACTIVITY_RETRIES"), 0),
+            backoff=_seconds(
+                "USER_ACTIVITY_BACKOFF", raw("USER_ACTIVITY_BACKOFF"), zero_allowed=True
             ),
-            page_size=_count("USER_ACTIVITY_PAGE_SIZE", raw("USER_ACTIVITY_PAGE_SIZE")),
+            retry_after_cap=_seconds(
+                "USER_ACTIVITY_RETRY_AFTER_CAP",
+                raw("USER_ACTIVITY_RETRY_AFTER_CAP"),
+                zero_allowed=True,
+            ),
+            page_size=_whole_number("USER_ACTIVITY_PAGE_SIZE", raw("USER_ACTIVITY_PAGE_SIZE"), 0),
             paging=_choice("USER_ACTIVITY_PAGING", raw("USER_ACTIVITY_PAGING"), PAGING_MODES),
             cache_policy=_choice(
                 "USER_ACTIVITY_CACHE_POLICY", raw("USER_ACTIVITY_CACHE_POLICY"), CACHE_POLICIES
@@ -139,43 +141,26 @@ def _api_url(value: str) -> str:
     )
 
 
-def _positive_int(name: str, value: str) -> int:
+def _whole_number(name: str, value: str, minimum: int) -> int:
+    message = f"{name} must be a whole number >= {minimum}, got {value!r}"
     try:
         number = int(value)
     except ValueError:
-        raise SettingsError(f"{name} must be a whole number >= 1, got {value!r}") from None
-    if number < 1:
-        raise SettingsError(f"{name} must be a whole number >= 1, got {value!r}")
+        raise SettingsError(message) from None
+    if number < minimum:
+        raise SettingsError(message)
     return number
 
 
-def _positive_float(name: str, value: str) -> float:
+def _seconds(name: str, value: str, zero_allowed: bool = False) -> float:
+    message = f"{name} must be a number of seconds {'>=' if zero_allowed else '>'} 0, got {value!r}"
     try:
         number = float(value)
     except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds > 0, got {value!r}") from None
-    if not number > 0:
-        raise SettingsError(f"{name} must be a number of seconds > 0, got {value!r}")
-    return number
-
-
-def _count(name: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number >= 0, got {value!r}") from None
-    if number < 0:
-        raise SettingsError(f"{name} must be a whole number >= 0, got {value!r}")
-    return number
-
-
-def _seconds(name: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds >= 0, got {value!r}") from None
-    if not number >= 0 or number == float("inf"):
-        raise SettingsError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        raise SettingsError(message) from None
+    # NaN fails both comparisons; infinity is no timeout the socket layer accepts
+    if not (number >= 0 if zero_allowed else number > 0) or number == float("inf"):
+        raise SettingsError(message)
     return number
 
 

@@ -12,6 +12,7 @@ from user_activity.definitions import build_definitions
 from user_activity.settings import Settings
 from user_activity_tests.fake_api import Scripted
 from user_activity_tests.test_assets import read_log
+from user_activity_tests.test_cli import OUTPUT_FILES
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 TOKEN = "tok-0a1b2c3d4e5f"
@@ -90,16 +91,7 @@ def test_a_failed_fetch_leaves_every_file_as_it_was(api, project_env, monkeypatc
     assert run(api, monkeypatch, instance).success
     data = project_env / "data"
     before = snapshot(data)
-    assert sorted(before) == [
-        ".cache/posts.json",
-        ".cache/users.json",
-        "post_counts.json",
-        "posts.json",
-        "report_posts_users_list.csv",
-        "report_user_activity.csv",
-        "user_activity.json",
-        "users.json",
-    ]
+    assert sorted(before) == [".cache/posts.json", ".cache/users.json", *OUTPUT_FILES]
     path, responses, env = FAILURES[case]
     for name, value in env.items():
         monkeypatch.setenv(name, value)
