@@ -103,19 +103,22 @@ class HttpClient:
 
     def scrub(self, text: str) -> str:
         """`text` with the secret replaced, for messages that quote what a server sent."""
-        if self._credential and self._credential[1]:
+        if self._credential is not None:
             secret = self._credential[1].removeprefix("Bearer ")
-            text = text.replace(secret, "***")
+            if len(secret) >= 4:  # a shorter "secret" would garble every message it is in
+                text = text.replace(secret, "***")
         return text
 
-    def get(self, url: str, deadline: Deadline, headers: Mapping[str, str] = {}) -> HttpResult:  # noqa: B006
+    def get(
+        self, url: str, deadline: Deadline, headers: Mapping[str, str] | None = None
+    ) -> HttpResult:
         """The first non-retryable response to GET `url`; 2xx, 3xx and 4xx are returned as is."""
         shown = redact_url(url)
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = self._follow(url, headers, deadline)
+                result = self._follow(url, headers or {}, deadline)
             except _Transient as error:
                 problem = str(error)
                 retry_after = None
