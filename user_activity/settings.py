@@ -4,6 +4,12 @@ Each variable has a default, so nothing is required; a bad value fails when the 
 with a message that names the variable. Relative paths are resolved against the project folder
 (the one holding `pyproject.toml`), so the CLI, the UI and the daemon write to the same place
 whatever directory they were started from.
+
+`.env` in the project folder (or the file named by USER_ACTIVITY_ENV_FILE) is read when the
+package is imported, by every entry point (CLI, `dagster dev`, webserver, daemon, run workers),
+and its values override exported variables. That is the precedence Dagster itself gives the
+`.env` of the current directory, so a value behaves the same whichever folder a command was
+started from: project `.env` > `.env` in the current directory > exported environment.
 """
 
 from __future__ import annotations
@@ -11,11 +17,12 @@ from __future__ import annotations
 import os
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dagster._utils.schedules import is_valid_cron_string
+from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT_DIR = Path(__file__).resolve().parent / "snapshot"
@@ -33,7 +40,11 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_READ_TIMEOUT": ("30", "seconds to wait for each read from the server"),
     "USER_ACTIVITY_SCHEDULE_CRON": ("0 6 * * *", "cron of the user_activity_daily schedule"),
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
+    "USER_ACTIVITY_ENV_FILE": (".env", "dotenv file read at start; its values win over exported"),
 }
+# Variables whose values never reach a log: any name containing one of these words.
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY")
+MASK = "***"
 
 
 class SettingsError(ValueError):
@@ -51,6 +62,7 @@ class Settings:
     read_timeout: float
     schedule_cron: str
     schedule_tz: str
+    env_file: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,7 +86,48 @@ class Settings:
             ),
             schedule_cron=_cron(raw("USER_ACTIVITY_SCHEDULE_CRON")),
             schedule_tz=_timezone(raw("USER_ACTIVITY_SCHEDULE_TZ")),
+            env_file=resolve_dir(raw("USER_ACTIVITY_ENV_FILE")),
         )
+
+    def for_log(self) -> dict[str, str]:
+        """Every setting by variable name, as resolved, with secrets masked."""
+        return {
+            f"USER_ACTIVITY_{field.name.upper()}": mask(
+                f"USER_ACTIVITY_{field.name.upper()}", str(getattr(self, field.name))
+            )
+            for field in fields(self)
+        }
+
+
+def mask(name: str, value: str) -> str:
+    """`***` for a secret variable, and for the password of a URL with credentials."""
+    if any(word in name.upper() for word in SECRET_WORDS):
+        return MASK if value else ""
+    parts = urlsplit(value)
+    if parts.password:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{host}"))
+    return value
+
+
+def load_env_file(environ: os._Environ | dict[str, str] | None = None) -> Path:
+    """Copies the project's `.env` (or USER_ACTIVITY_ENV_FILE) into the environment.
+
+    Its values override exported ones, as Dagster does with the `.env` of the current folder.
+    A missing default `.env` is fine (every setting has a default); a missing file named
+    explicitly is a mistake worth stopping for.
+    """
+    env = os.environ if environ is None else environ
+    named = env.get("USER_ACTIVITY_ENV_FILE", "").strip()
+    path = Path(resolve_dir(named or DEFAULTS["USER_ACTIVITY_ENV_FILE"][0]))
+    if not path.exists() or path.is_dir():
+        if named:
+            raise SettingsError(f"USER_ACTIVITY_ENV_FILE names no file: {named!r}")
+        return path
+    for name, value in dotenv_values(path).items():
+        if value is not None:
+            env[name] = value
+    return path
 
 
 def resolve_dir(value: str) -> str:

@@ -33,6 +33,7 @@ def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedPro
     home.mkdir(parents=True, exist_ok=True)
     env.update(
         DAGSTER_HOME=str(home),
+        USER_ACTIVITY_ENV_FILE=os.devnull,
         USER_ACTIVITY_API_URL=api_url,
         USER_ACTIVITY_DATA_DIR=str(workdir / "data"),
         USER_ACTIVITY_LOG_DIR=str(workdir / "logs"),
