@@ -211,9 +211,9 @@ def test_ui_run_materializes_every_asset_and_passes_every_check(stack, ui_run):
     assert failed == []
 
 
-def assert_run_lines(lines: list[dict], run_id: str) -> None:
+def assert_run_lines(stack: Stack, run_id: str) -> None:
     """The app.log lines of one run: a settings line, and each step's start, fetch, files, end."""
-    mine = [line for line in lines if line["run_id"] == run_id]
+    mine = [line for line in stack.app_log() if line["run_id"] == run_id]
     events = sorted((line["asset"] or "", line["event"]) for line in mine)
     assert events == sorted(
         [("", "settings")]
@@ -226,10 +226,14 @@ def assert_run_lines(lines: list[dict], run_id: str) -> None:
         + [("top_users", "file_written"), ("top_users", "file_written")]
     ), events
     assert {line["level"] for line in mine} == {"INFO"}
+    settings = next(line["settings"] for line in mine if line["event"] == "settings")
+    assert settings["USER_ACTIVITY_API_URL"] == stack.api.url
+    assert settings["USER_ACTIVITY_SCHEDULE_CRON"] == "* * * * *"
+    assert settings["USER_ACTIVITY_LOG_DIR"] == str(stack.root / "logs")
 
 
 def test_ui_run_writes_app_log_lines(stack, ui_run):
-    assert_run_lines(stack.app_log(), ui_run[1])
+    assert_run_lines(stack, ui_run[1])
 
 
 # Debian's chromium, never a downloaded browser; the flags keep it off this closed network.
@@ -286,7 +290,7 @@ def test_scheduled_run_succeeds_and_logs(stack, ui_run):
 
     run = wait_for("a scheduled run", scheduled_success, timeout=150, every=2)
     assert run["status"] == "SUCCESS", stack.diagnostics()
-    assert_run_lines(stack.app_log(), run["runId"])
+    assert_run_lines(stack, run["runId"])
 
 
 def test_bad_setting_is_shown_for_the_location_then_fixed(stack, ui_run):
