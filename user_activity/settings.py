@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import zoneinfo
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,7 +42,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
     "USER_ACTIVITY_ENV_FILE": (".env", "dotenv file read at start; its values win over exported"),
 }
-# Variables whose values never reach a log: any name containing one of these words.
+# Variables whose values never reach a log: names ending in one of these words
+# (USER_ACTIVITY_API_TOKEN is masked, USER_ACTIVITY_API_TOKEN_HEADER is not).
 SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY")
 MASK = "***"
 
@@ -89,19 +90,23 @@ class Settings:
             env_file=resolve_dir(raw("USER_ACTIVITY_ENV_FILE")),
         )
 
-    def for_log(self) -> dict[str, str]:
-        """Every setting by variable name, as resolved, with secrets masked."""
-        return {
-            f"USER_ACTIVITY_{field.name.upper()}": mask(
-                f"USER_ACTIVITY_{field.name.upper()}", str(getattr(self, field.name))
-            )
-            for field in fields(self)
-        }
+    def for_log(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every setting by variable name, as resolved, with secrets masked.
+
+        A variable without a field of the same name (after the prefix) shows its raw value.
+        """
+        env = os.environ if environ is None else environ
+        shown = {}
+        for name, (default, _) in DEFAULTS.items():
+            field = name.removeprefix("USER_ACTIVITY_").lower()
+            value = getattr(self, field) if hasattr(self, field) else env.get(name) or default
+            shown[name] = mask(name, str(value).strip())
+        return shown
 
 
 def mask(name: str, value: str) -> str:
     """`***` for a secret variable, and for the password of a URL with credentials."""
-    if any(word in name.upper() for word in SECRET_WORDS):
+    if name.upper().rsplit("_", 1)[-1] in SECRET_WORDS:
         return MASK if value else ""
     parts = urlsplit(value)
     if parts.password:

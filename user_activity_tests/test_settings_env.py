@@ -160,6 +160,7 @@ def test_dg_check_defs_passes(tmp_path):
         ("USER_ACTIVITY_API_TOKEN", "abc123", "***"),
         ("USER_ACTIVITY_API_TOKEN", "", ""),
         ("USER_ACTIVITY_DB_PASSWORD", "hunter2", "***"),
+        ("USER_ACTIVITY_API_TOKEN_HEADER", "Authorization", "Authorization"),
         (
             "USER_ACTIVITY_API_URL",
             "https://bob:pw@api.example.org/v1",
