@@ -18,6 +18,7 @@ import dagster as dg
 import pytest
 from dagster._core.events import DagsterEventType
 from dagster._core.instance.ref import InstanceRef
+from playwright.sync_api import sync_playwright
 
 from user_activity.definitions import defs
 from user_activity.settings import DEFAULTS
@@ -251,8 +252,6 @@ CHROMIUM_FLAGS = [
 
 
 def test_asset_graph_page_shows_the_five_assets(stack, ui_run, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     assert Path(CHROMIUM).exists(), "install Debian's chromium: apt-get install -y chromium"
     shot = tmp_path / "asset_graph.png"
     with sync_playwright() as playwright:
