@@ -202,15 +202,11 @@ def test_ui_run_materializes_every_asset_and_passes_every_check(stack, ui_run):
     )
     assert keys == ASSETS
     # generic over whatever checks the code location defines: each ran once, and passed
-    evaluated = sorted(
-        (e.event_log_entry.dagster_event.event_specific_data.asset_check_key, e)
-        for e in evaluations
+    results = [e.event_log_entry.dagster_event.event_specific_data for e in evaluations]
+    assert sorted(r.asset_check_key.to_user_string() for r in results) == sorted(
+        key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys
     )
-    assert sorted(k for k, _ in evaluated) == sorted(defs.resolve_asset_graph().asset_check_keys)
-    failed = [
-        k for k, e in evaluated if not e.event_log_entry.dagster_event.event_specific_data.passed
-    ]
-    assert failed == []
+    assert [r.asset_check_key.to_user_string() for r in results if not r.passed] == []
 
 
 def assert_run_lines(stack: Stack, run_id: str) -> None:
