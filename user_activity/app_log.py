@@ -3,12 +3,14 @@
 The lines are written by the project's own code (assets, IO managers), not by a Dagster logger,
 because custom Dagster loggers only run when named in run config and instance-level handlers only
 exist under one DAGSTER_HOME. This way every run writes the same lines: `dagster job execute`, the
-UI, the schedule, tests, and each process of the multiprocess executor. Each line is one `write`
-on a file opened for append, so concurrent processes do not split each other's lines.
+UI, the schedule, tests, and each process of the multiprocess executor. Each line is one
+`os.write` on a descriptor opened with O_APPEND, so concurrent processes never split or overwrite
+each other's lines (the kernel serialises appends to a local file).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -20,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from user_activity.settings import DEFAULTS, resolve_dir
+from user_activity.settings import DEFAULTS, Settings, resolve_dir
 
 _logger = logging.getLogger("user_activity.app")
 _logger.propagate = False
@@ -48,7 +50,31 @@ def log_path() -> Path:
     return Path(resolve_dir(log_dir)) / "app.log"
 
 
-_handler: logging.FileHandler | None = None
+class AppendLineHandler(logging.Handler):
+    """Appends each formatted record as one line with a single write (no buffering)."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            data = (self.format(record) + "\n").encode("utf-8")
+            while data:  # a regular file takes the whole line at once; loop only for safety
+                data = data[os.write(self._fd, data) :]
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        super().close()
+
+
+_handler: AppendLineHandler | None = None
+_settings_logged_for: set[str] = set()
 
 
 def _file_logger() -> logging.Logger:
@@ -57,16 +83,31 @@ def _file_logger() -> logging.Logger:
     path = log_path()
     level = os.environ.get("USER_ACTIVITY_LOG_LEVEL") or DEFAULTS["USER_ACTIVITY_LOG_LEVEL"][0]
     with _lock:
-        if _handler is None or Path(_handler.baseFilename) != path:
+        if _handler is None or _handler.path != path:
             if _handler is not None:
                 _logger.removeHandler(_handler)
                 _handler.close()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+            _handler = AppendLineHandler(path)
             _handler.setFormatter(JsonLineFormatter())
             _logger.addHandler(_handler)
         _logger.setLevel(level.upper())
     return _logger
+
+
+def log_settings_once(run_id: str) -> None:
+    """The resolved settings (secrets masked), once per run in each process that runs steps.
+
+    With the default in-process executor that is once per run; the multiprocess executor writes
+    it once per step process, since each may have been started with its own environment.
+    """
+    with _lock:
+        if run_id in _settings_logged_for:
+            return
+        _settings_logged_for.add(run_id)
+    resolved = Settings.from_env().for_log()
+    text = ", ".join(f"{name}={value}" for name, value in resolved.items())
+    extra = {"run_id": run_id, "asset": None, "event": "settings", "fields": {"settings": resolved}}
+    _file_logger().info(f"settings: {text}", extra=extra)
 
 
 class AppLog:
@@ -93,6 +134,7 @@ class AppLog:
 @contextmanager
 def logged_step(run_id: str, asset: str, dagster_log: Any | None = None) -> Iterator[AppLog]:
     """Logs the start and the end of a step's work, or its error, with the seconds it took."""
+    log_settings_once(run_id)
     log = AppLog(run_id, asset, dagster_log)
     log.event(logging.INFO, "step_start", f"{asset}: started")
     started = time.perf_counter()

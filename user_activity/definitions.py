@@ -15,6 +15,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([assets]),
         jobs=[user_activity_job],
+        # UI materializations (the implicit asset job) run in one process like user_activity_job:
+        # a process per step costs seconds and would log the settings once per step.
+        executor=dg.in_process_executor,
         schedules=[daily_schedule(settings.schedule_cron, settings.schedule_tz)],
         resources={
             "api": JsonPlaceholderResource(

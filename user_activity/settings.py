@@ -4,6 +4,12 @@ Each variable has a default, so nothing is required; a bad value fails when the 
 with a message that names the variable. Relative paths are resolved against the project folder
 (the one holding `pyproject.toml`), so the CLI, the UI and the daemon write to the same place
 whatever directory they were started from.
+
+`.env` in the project folder (or the file named by USER_ACTIVITY_ENV_FILE) is read when the
+package is imported, by every entry point (CLI, `dagster dev`, webserver, daemon, run workers),
+and its values override exported variables. That is the precedence Dagster itself gives the
+`.env` of the current directory, so a value behaves the same whichever folder a command was
+started from: project `.env` > `.env` in the current directory > exported environment.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dagster._utils.schedules import is_valid_cron_string
+from dotenv import dotenv_values
 
 from user_activity.pagination import PAGING_MODES
 
@@ -52,7 +59,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_API_TOKEN_HEADER": ("Authorization", "header for the token"),
     "USER_ACTIVITY_SCHEDULE_CRON": ("0 6 * * *", "cron of the user_activity_daily schedule"),
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
+    "USER_ACTIVITY_ENV_FILE": (".env", "dotenv file read at start; its values win over exported"),
 }
+# Variables whose values never reach a log: names ending in one of these words
+# (USER_ACTIVITY_API_TOKEN is masked, USER_ACTIVITY_API_TOKEN_HEADER is not).
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY")
+MASK = "***"
 
 
 class SettingsError(ValueError):
@@ -70,6 +82,7 @@ class Settings:
     read_timeout: float
     schedule_cron: str
     schedule_tz: str
+    env_file: str
     deadline: float = 60.0
     retries: int = 3
     backoff: float = 0.5
@@ -99,6 +112,7 @@ class Settings:
             read_timeout=_seconds("USER_ACTIVITY_READ_TIMEOUT", raw("USER_ACTIVITY_READ_TIMEOUT")),
             schedule_cron=_cron(raw("USER_ACTIVITY_SCHEDULE_CRON")),
             schedule_tz=_timezone(raw("USER_ACTIVITY_SCHEDULE_TZ")),
+            env_file=resolve_dir(raw("USER_ACTIVITY_ENV_FILE")),
             deadline=_seconds("USER_ACTIVITY_DEADLINE", raw("USER_ACTIVITY_DEADLINE")),
             retries=_whole_number("USER_ACTIVITY_RETRIES", raw("USER_ACTIVITY_RETRIES"), 0),
             backoff=_seconds(
@@ -116,6 +130,50 @@ class Settings:
             ),
             token_header=_header_name(raw("USER_ACTIVITY_API_TOKEN_HEADER")),
         )
+
+    def for_log(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Every setting by variable name, as resolved, with secrets masked.
+
+        A variable without a field of the same name (after the prefix) shows its raw value.
+        """
+        env = os.environ if environ is None else environ
+        shown = {}
+        for name, (default, _) in DEFAULTS.items():
+            field = name.removeprefix("USER_ACTIVITY_").lower()
+            value = getattr(self, field) if hasattr(self, field) else env.get(name) or default
+            shown[name] = mask(name, str(value).strip())
+        return shown
+
+
+def mask(name: str, value: str) -> str:
+    """`***` for a secret variable, and for the password of a URL with credentials."""
+    if name.upper().rsplit("_", 1)[-1] in SECRET_WORDS:
+        return MASK if value else ""
+    parts = urlsplit(value)
+    if parts.password:
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{host}"))
+    return value
+
+
+def load_env_file(environ: os._Environ | dict[str, str] | None = None) -> Path:
+    """Copies the project's `.env` (or USER_ACTIVITY_ENV_FILE) into the environment.
+
+    Its values override exported ones, as Dagster does with the `.env` of the current folder.
+    A missing default `.env` is fine (every setting has a default); a missing file named
+    explicitly is a mistake worth stopping for.
+    """
+    env = os.environ if environ is None else environ
+    named = env.get("USER_ACTIVITY_ENV_FILE", "").strip()
+    path = Path(resolve_dir(named or DEFAULTS["USER_ACTIVITY_ENV_FILE"][0]))
+    if not path.exists() or path.is_dir():
+        if named:
+            raise SettingsError(f"USER_ACTIVITY_ENV_FILE names no file: {named!r}")
+        return path
+    for name, value in dotenv_values(path).items():
+        if value is not None:
+            env[name] = value
+    return path
 
 
 def resolve_dir(value: str) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Tests never read the developer's own project .env; set before the package is first imported.
+os.environ["USER_ACTIVITY_ENV_FILE"] = os.devnull
 
 from user_activity.settings import DEFAULTS
 from user_activity_tests.fake_api import FakeApi
@@ -55,6 +59,7 @@ def project_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every USER_ACTIVITY_* setting at its default, with data and logs in the test's folder."""
     for name in DEFAULTS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("USER_ACTIVITY_ENV_FILE", os.devnull)
     monkeypatch.setenv("USER_ACTIVITY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("USER_ACTIVITY_LOG_DIR", str(tmp_path / "logs"))
     return tmp_path

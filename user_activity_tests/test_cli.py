@@ -26,17 +26,25 @@ OUTPUT_FILES = [
 ]
 
 
-def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedProcess:
-    """`dagster job execute` started from an unrelated folder, with its own DAGSTER_HOME."""
+def cli_env(workdir: Path, api_url: str) -> dict[str, str]:
+    """The environment of a CLI started by a test: its own DAGSTER_HOME, data and logs."""
     env = {k: v for k, v in os.environ.items() if k not in DEFAULTS}
     home = workdir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     env.update(
         DAGSTER_HOME=str(home),
+        USER_ACTIVITY_ENV_FILE=os.devnull,
         USER_ACTIVITY_API_URL=api_url,
         USER_ACTIVITY_DATA_DIR=str(workdir / "data"),
         USER_ACTIVITY_LOG_DIR=str(workdir / "logs"),
     )
+    return env
+
+
+def run_cli(
+    workdir: Path, api_url: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`dagster job execute` started from an unrelated folder, with its own DAGSTER_HOME."""
     command = [
         DAGSTER,
         "job",
@@ -48,7 +56,12 @@ def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedPro
         *extra,
     ]
     return subprocess.run(
-        command, cwd=workdir, env=env, capture_output=True, text=True, timeout=240
+        command,
+        cwd=workdir,
+        env=env or cli_env(workdir, api_url),
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
 
 

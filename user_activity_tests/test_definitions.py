@@ -47,6 +47,7 @@ def test_defaults_when_nothing_is_set():
         read_timeout=30.0,
         schedule_cron="0 6 * * *",
         schedule_tz="UTC",
+        env_file=str(PROJECT_ROOT / ".env"),
         deadline=60.0,
         retries=3,
         backoff=0.5,
