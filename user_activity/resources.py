@@ -32,6 +32,8 @@ class Fetched:
     status: int
     bytes: int
     seconds: float
+    requests: int = 1  # HTTP requests made (or files read) for this collection
+    retries: int = 0  # of those, repeats after a failed attempt
 
 
 def _describe_body(response: requests.Response) -> str:
