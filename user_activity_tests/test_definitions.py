@@ -5,6 +5,7 @@ import pytest
 
 from user_activity.definitions import build_definitions, defs
 from user_activity.settings import DEFAULT_API_URL, PROJECT_ROOT, Settings, SettingsError
+from user_activity_tests.expected import CHECKS
 
 ASSET_KEYS = ["post_counts", "raw_posts", "raw_users", "top_users", "user_activity"]
 
@@ -28,18 +29,6 @@ def test_five_assets_in_one_group():
         "user_activity": ["post_counts", "raw_users"],
         "top_users": ["user_activity"],
     }
-
-
-# asset -> (blocking checks, warning checks)
-CHECKS = {
-    "raw_users": (["user_ids_unique", "users_not_empty"], ["users_schema_unchanged"]),
-    "raw_posts": (["post_ids_unique"], ["posts_by_known_users", "posts_schema_unchanged"]),
-    "user_activity": (["every_post_counted", "one_row_per_user"], []),
-    "top_users": (
-        ["top_users_ordered", "top_users_ranks_consistent", "top_users_size_matches_top_n"],
-        ["top_users_cut_keeps_ties"],
-    ),
-}
 
 
 def test_job_covers_every_asset_and_check():
