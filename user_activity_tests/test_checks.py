@@ -191,6 +191,20 @@ def test_schema_drift_warns_against_the_previous_materialization(source):
         ]
 
 
+def test_schema_drift_passes_when_no_field_set_was_recorded():
+    # a raw_users materialized before field sets were recorded (no "fields" metadata)
+    definitions = [stand_in("raw_users", SMALL_USERS), checks.users_schema_unchanged]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize(instance, definitions)
+        assert result.success
+        assert evaluations(instance, result.run_id) == {
+            "users_schema_unchanged": (
+                OK,
+                "users: the latest materialization records no field set; the next one will",
+            )
+        }
+
+
 def stand_in(name: str, value: list[dict], **metadata) -> dg.AssetsDefinition:
     """An asset of the given key returning a fixed (broken) value through the default IO manager."""
 
@@ -361,3 +375,19 @@ def test_every_check_runs_in_the_job_and_holds_on_the_real_data(api, project_env
     assert tie["message"].startswith(
         "top_users check top_users_cut_keeps_ties failed (WARN): the cut at 5 splits a tie"
     )
+
+
+def test_top_users_check_without_top_n_metadata_fails_clearly():
+    definitions = [
+        stand_in("user_activity", SMALL_USER_ACTIVITY),
+        stand_in("top_users", small_top((1, 1))),  # no top_n / include_ties metadata
+        checks.top_users_size_matches_top_n,
+    ]
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize(instance, definitions)
+        assert not result.success
+        failure = result.failure_data_for_node("top_users_top_users_size_matches_top_n")
+        assert failure.error.message.startswith(
+            "dagster._core.definitions.events.Failure: top_users: the latest materialization "
+            "records no top_n/include_ties: materialize it again"
+        )
