@@ -92,6 +92,11 @@ def _top_users_settings(context: dg.AssetCheckExecutionContext) -> tuple[int, bo
     return latest[0]["top_n"], latest[0]["include_ties"]
 
 
+# Inputs some checks read besides the asset they check.
+_RAW_USERS_IN = {"raw_users": dg.AssetIn("raw_users")}
+_USER_ACTIVITY_IN = {"user_activity": dg.AssetIn("user_activity")}
+
+
 @dg.asset_check(asset=raw_users, blocking=True, description="The API returned at least one user.")
 def users_not_empty(context: dg.AssetCheckExecutionContext, raw_users: Records):
     return _result(context, ERROR, lambda: quality.not_empty(raw_users, "users"))
@@ -116,7 +121,7 @@ def post_ids_unique(context: dg.AssetCheckExecutionContext, raw_posts: Records):
 
 @dg.asset_check(
     asset=raw_posts,
-    additional_ins={"raw_users": dg.AssetIn("raw_users")},
+    additional_ins=_RAW_USERS_IN,
     description="Warns about posts whose userId matches no user (left out of the reports).",
 )
 def posts_by_known_users(
@@ -135,7 +140,7 @@ def posts_schema_unchanged(context: dg.AssetCheckExecutionContext):
 @dg.asset_check(
     asset=user_activity,
     blocking=True,
-    additional_ins={"raw_users": dg.AssetIn("raw_users")},
+    additional_ins=_RAW_USERS_IN,
     description="Exactly one row for each user in raw_users.",
 )
 def one_row_per_user(
@@ -147,7 +152,7 @@ def one_row_per_user(
 @dg.asset_check(
     asset=user_activity,
     blocking=True,
-    additional_ins={"raw_users": dg.AssetIn("raw_users"), "raw_posts": dg.AssetIn("raw_posts")},
+    additional_ins={**_RAW_USERS_IN, "raw_posts": dg.AssetIn("raw_posts")},
     description="sum(posts_count) + posts by unknown users == number of posts in raw_posts.",
 )
 def every_post_counted(
@@ -159,9 +164,6 @@ def every_post_counted(
     return _result(
         context, ERROR, lambda: quality.every_post_counted(user_activity, raw_users, raw_posts)
     )
-
-
-_USER_ACTIVITY_IN = {"user_activity": dg.AssetIn("user_activity")}
 
 
 @dg.asset_check(
