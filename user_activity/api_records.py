@@ -70,11 +70,15 @@ def _has_kind(value: Any, kind: type) -> bool:
 
 
 def validate_records(collection: str, records: list[Record], source: str) -> None:
-    """Every record has its required fields with the right types, and ids are unique."""
+    """Every record has its required fields with the right types.
+
+    Unique ids are not required here: a single response with a repeated id is stored as received
+    and stopped by the blocking `*_ids_unique` checks before any report is built. Across pages,
+    see `reject_repeated_ids`.
+    """
     if not records and collection not in MAY_BE_EMPTY:
         raise InvalidCollection(f"{source} returned no {collection}: nothing to report on")
     required = REQUIRED_FIELDS.get(collection, {"id": int})
-    first_index: dict[int, int] = {}
     for index, record in enumerate(records):
         where = f"{source} record {index} (id {record.get('id')!r})"
         for field, kind in required.items():
@@ -85,9 +89,18 @@ def validate_records(collection: str, records: list[Record], source: str) -> Non
                     f"{where}: field {field!r} must be {_KIND_NAMES[kind]}, "
                     f"got {record[field]!r:.60}"
                 )
+
+
+def reject_repeated_ids(records: list[Record], source: str) -> None:
+    """Paging completeness: a record on two pages means the window shifted while paging."""
+    first_index: dict[int, int] = {}
+    for index, record in enumerate(records):
         seen = first_index.setdefault(record["id"], index)
         if seen != index:
-            raise InvalidCollection(f"{where}: duplicate id, first seen at record {seen}")
+            raise InvalidCollection(
+                f"{source} record {index} (id {record['id']!r}): duplicate id, "
+                f"first seen at record {seen}"
+            )
 
 
 def content_version(records: list[Record]) -> str:

@@ -113,12 +113,17 @@ def log_settings_once(run_id: str) -> None:
 class AppLog:
     """Writes events of one run and asset to app.log, and their message to Dagster's log too."""
 
-    def __init__(self, run_id: str, asset: str, dagster_log: Any | None = None):
+    def __init__(
+        self, run_id: str, asset: str, dagster_log: Any | None = None, check: str | None = None
+    ):
         self.run_id = run_id
         self.asset = asset
+        self.check = check
         self._dagster_log = dagster_log
 
     def event(self, level: int, event: str, message: str, **fields: Any) -> None:
+        if self.check is not None:
+            fields = {"check": self.check, **fields}
         extra = {"run_id": self.run_id, "asset": self.asset, "event": event, "fields": fields}
         _file_logger().log(level, message, extra=extra)
         if self._dagster_log is not None:
@@ -132,11 +137,18 @@ class AppLog:
 
 
 @contextmanager
-def logged_step(run_id: str, asset: str, dagster_log: Any | None = None) -> Iterator[AppLog]:
-    """Logs the start and the end of a step's work, or its error, with the seconds it took."""
+def logged_step(
+    run_id: str, asset: str, dagster_log: Any | None = None, check: str | None = None
+) -> Iterator[AppLog]:
+    """Logs the start and the end of a step's work, or its error, with the seconds it took.
+
+    For an asset check's step, `check` is its name: `asset` stays the checked asset and every
+    line gets a `check` field, so app.log can be filtered either way.
+    """
     log_settings_once(run_id)
-    log = AppLog(run_id, asset, dagster_log)
-    log.event(logging.INFO, "step_start", f"{asset}: started")
+    log = AppLog(run_id, asset, dagster_log, check)
+    step = asset if check is None else f"{asset} check {check}"
+    log.event(logging.INFO, "step_start", f"{step}: started")
     started = time.perf_counter()
     try:
         yield log
@@ -144,10 +156,10 @@ def logged_step(run_id: str, asset: str, dagster_log: Any | None = None) -> Iter
         seconds = round(time.perf_counter() - started, 3)
         log.error(
             "error",
-            f"{asset}: failed after {seconds}s: {type(error).__name__}: {error}",
+            f"{step}: failed after {seconds}s: {type(error).__name__}: {error}",
             error=type(error).__name__,
             seconds=seconds,
         )
         raise
     seconds = round(time.perf_counter() - started, 3)
-    log.info("step_end", f"{asset}: finished in {seconds}s", seconds=seconds)
+    log.info("step_end", f"{step}: finished in {seconds}s", seconds=seconds)

@@ -7,12 +7,14 @@ import dagster as dg
 import pydantic
 
 from user_activity.app_log import logged_step
+from user_activity.quality import field_paths
 from user_activity.resources import ApiError, Fetched, JsonPlaceholderResource, RetryNote
 from user_activity.settings import CACHE_POLICIES, Settings
 from user_activity.transform import (
     POST_COUNT_COLUMNS,
     TOP_USERS_COLUMNS,
     USER_ACTIVITY_COLUMNS,
+    activity_stats,
     count_posts,
     join_activity,
     rank_top_users,
@@ -20,6 +22,9 @@ from user_activity.transform import (
 
 GROUP = "user_activity"
 OWNERS = ["team:data-engineering"]
+# Materialization metadata of the raw assets: the sorted field paths of the collection. The
+# schema-drift checks compare it with the previous materialization's (see checks.py).
+FIELDS_KEY = "fields"
 
 COLUMN_DESCRIPTIONS = {
     "rank": "competition rank: 1 + the number of users with strictly more posts",
@@ -139,6 +144,9 @@ def _fetch_collection(
         "seconds": fetched.seconds,
         "source": fetched.source,
         "pages": fetched.pages,
+        "requests": fetched.requests,
+        "retries": fetched.retries,
+        FIELDS_KEY: dg.MetadataValue.json(field_paths(fetched.records)),
     }
     if fetched.status is not None:
         metadata["status"] = fetched.status
@@ -220,7 +228,13 @@ def post_counts(
     with logged_step(context.run.run_id, "post_counts", context.log) as log:
         counts = count_posts(raw_posts)
         log.info("counted", f"{len(raw_posts)} posts by {len(counts)} authors", rows=len(counts))
-    return dg.MaterializeResult(value=counts, metadata={"dagster/row_count": len(counts)})
+    return dg.MaterializeResult(
+        value=counts,
+        metadata={
+            "dagster/row_count": len(counts),
+            "dagster/column_schema": table_schema(POST_COUNT_COLUMNS),
+        },
+    )
 
 
 @dg.asset(
@@ -258,6 +272,8 @@ def user_activity(
         value=activity.rows,
         metadata={
             "dagster/row_count": len(activity.rows),
+            "dagster/column_schema": table_schema(USER_ACTIVITY_COLUMNS),
+            **activity_stats(activity.rows),
             "orphan_posts": activity.orphan_posts,
             "orphan_user_ids": dg.MetadataValue.json(activity.orphan_user_ids),
         },
@@ -295,6 +311,10 @@ def top_users(
         value=top,
         metadata={
             "dagster/row_count": len(top),
+            "dagster/column_schema": table_schema(TOP_USERS_COLUMNS),
+            # the top_users checks read these to know what the list should look like
+            "top_n": config.top_n,
+            "include_ties": config.include_ties,
             "preview": dg.MetadataValue.md(markdown_table(top, list(TOP_USERS_COLUMNS))),
         },
     )

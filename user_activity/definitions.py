@@ -1,10 +1,10 @@
-"""The code location: assets, resources, IO managers, job and schedule, configured from env vars."""
+"""The code location: assets, checks, resources, IO managers, job and schedule, from env vars."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from user_activity import assets
+from user_activity import assets, checks
 from user_activity.io_managers import CsvIOManager, JsonAndCsvIOManager, JsonIOManager
 from user_activity.jobs import daily_schedule, user_activity_job
 from user_activity.resources import JsonPlaceholderResource
@@ -14,6 +14,7 @@ from user_activity.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=dg.load_assets_from_modules([assets]),
+        asset_checks=dg.load_asset_checks_from_modules([checks]),
         jobs=[user_activity_job],
         # UI materializations (the implicit asset job) run in one process like user_activity_job:
         # a process per step costs seconds and would log the settings once per step.

@@ -26,6 +26,7 @@ from user_activity.api_records import (
     content_version,
     describe_body,
     parse_json_body,
+    reject_repeated_ids,
     validate_records,
 )
 from user_activity.fetch_cache import CachedCollection, CachedPage, FetchCache
@@ -52,6 +53,8 @@ class Fetched:
     not_modified: int = 0  # pages answered 304 and taken from the cache
     source: str = "network"  # network, not modified, folder or cache
     validators: list[CachedPage] = field(default_factory=list)  # per page, for the cache
+    requests: int = 1  # HTTP requests made (or files read) for this collection
+    retries: int = 0  # of those, repeats after a failed attempt
 
     @property
     def data_version(self) -> str:
@@ -151,7 +154,15 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         started = time.perf_counter()
         cache_policy = cache_policy or self.cache_policy
         cache = FetchCache(self.cache_dir) if self.cache_dir else None
-        client = self.client(on_retry)
+        retries = 0
+
+        def count_retry(note: RetryNote) -> None:
+            nonlocal retries
+            retries += 1
+            if on_retry is not None:
+                on_retry(note)
+
+        client = self.client(count_retry)
         try:
             if cache_policy == "cache-only":
                 fetched = self._from_cache(collection, cache)
@@ -161,11 +172,18 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 cached = cache.load(collection) if cache and cache_policy == "refresh" else None
                 fetched = self._from_http(collection, client, cached)
             validate_records(collection, fetched.records, fetched.url)
+            if fetched.pages > 1:
+                reject_repeated_ids(fetched.records, fetched.url)
         except (InvalidCollection, PagingError) as error:
             raise ApiError(client.scrub(str(error))) from None
         if cache is not None and fetched.source != "cache":
             cache.save(collection, CachedCollection(fetched.records, fetched.validators))
-        return replace(fetched, seconds=round(time.perf_counter() - started, 3))
+        return replace(
+            fetched,
+            seconds=round(time.perf_counter() - started, 3),
+            requests=fetched.requests + retries,
+            retries=retries,
+        )
 
     def _from_cache(self, collection: str, cache: FetchCache | None) -> Fetched:
         if cache is None:
@@ -176,7 +194,9 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 f"cache policy cache-only, but there is no usable cached {collection} at "
                 f"{cache.path(collection)}: run once with cache policy refresh or force"
             )
-        return Fetched(cached.records, str(cache.path(collection)), None, 0, 0.0, 0, 0, "cache")
+        return Fetched(
+            cached.records, str(cache.path(collection)), None, 0, 0.0, 0, 0, "cache", requests=0
+        )
 
     def _from_folder(self, collection: str, folder: Path) -> Fetched:
         path = folder / f"{collection}.json"
@@ -246,4 +266,5 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             not_modified,
             "not modified" if not_modified == len(pages) else "network",
             pages,
+            requests=len(pages),
         )

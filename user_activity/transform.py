@@ -105,3 +105,17 @@ def rank_top_users(
             rank = position + 1
         ranked.append({"rank": rank, **{key: row[key] for key in USER_ACTIVITY_COLUMNS}})
     return ranked
+
+
+def activity_stats(activity: Sequence[Mapping[str, Any]]) -> dict[str, int | float]:
+    """Summary numbers of the report, for metadata that the UI plots across runs.
+
+    The mean of no users is 0.0 rather than undefined so the plot has no gap.
+    """
+    counts = [row["posts_count"] for row in activity]
+    return {
+        "users": len(counts),
+        "users_with_zero_posts": sum(1 for count in counts if count == 0),
+        "mean_posts_per_user": round(sum(counts) / len(counts), 3) if counts else 0.0,
+        "max_posts_per_user": max(counts, default=0),
+    }

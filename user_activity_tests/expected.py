@@ -178,3 +178,22 @@ def small_top(*ranked: tuple[int, int]) -> list[dict]:
     """Top-users rows for (rank, user_id) pairs of the small set."""
     by_id = {row["user_id"]: row for row in SMALL_USER_ACTIVITY}
     return [{"rank": rank, **by_id[uid]} for rank, uid in ranked]
+
+
+# asset -> (blocking checks, warning checks)
+CHECKS = {
+    "raw_users": (["user_ids_unique", "users_not_empty"], ["users_schema_unchanged"]),
+    "raw_posts": (["post_ids_unique"], ["posts_by_known_users", "posts_schema_unchanged"]),
+    "user_activity": (["every_post_counted", "one_row_per_user"], []),
+    "top_users": (
+        ["top_users_ordered", "top_users_ranks_consistent", "top_users_size_matches_top_n"],
+        ["top_users_cut_keeps_ties"],
+    ),
+}
+# (asset, check) of every step of the job; check is None for the asset's own step
+STEPS = sorted(
+    [(asset, None) for asset in CHECKS]
+    + [(asset, name) for asset, (blocking, warn) in CHECKS.items() for name in blocking + warn]
+    + [("post_counts", None)],
+    key=str,
+)

@@ -7,6 +7,7 @@ from user_activity.api_records import (
     as_record_list,
     content_version,
     parse_json_body,
+    reject_repeated_ids,
     validate_records,
 )
 
@@ -94,11 +95,6 @@ def _user(**changes):
         ),
         ("users", [_user(username=...)], "src record 0 (id 1): field 'username' is missing"),
         ("users", [_user(email=7)], "src record 0 (id 1): field 'email' must be a string, got 7"),
-        (
-            "users",
-            [USER, _user(id=2), _user(id=1)],
-            "src record 2 (id 1): duplicate id, first seen at record 0",
-        ),
         ("posts", [{"id": 1}], "src record 0 (id 1): field 'userId' is missing"),
         (
             "posts",
@@ -133,3 +129,14 @@ def test_content_version_depends_on_content_not_key_order():
     assert content_version(a) != content_version([{"id": 1, "name": "Ada "}])
     assert content_version(a) != content_version(a + a)
     assert len(content_version(a)) == 16
+
+
+def test_repeated_ids_are_rejected_with_both_positions():
+    with pytest.raises(InvalidCollection) as error:
+        reject_repeated_ids([USER, _user(id=2), _user(id=1)], "src")
+    assert str(error.value) == "src record 2 (id 1): duplicate id, first seen at record 0"
+    reject_repeated_ids([USER, _user(id=2)], "src")  # distinct ids pass
+
+
+def test_a_single_response_with_repeated_ids_is_left_to_the_blocking_check():
+    validate_records("users", [USER, _user(id=2), _user(id=1)], "src")

@@ -73,29 +73,110 @@ def test_real_data_files_are_exact(api, project_env, monkeypatch):
 
 def test_real_data_metadata(api, project_env, monkeypatch):
     result, instance = run_job(api.url, monkeypatch)
+    data = project_env / "data"
 
     def meta(asset):
         event = instance.get_latest_materialization_event(dg.AssetKey(asset))
         return event.asset_materialization.metadata
 
-    assert meta("raw_users")["dagster/row_count"].value == 10
-    assert meta("raw_users")["url"].value == f"{api.url}/users"
-    assert meta("raw_users")["path"].value == str(project_env / "data" / "users.json")
-    assert meta("raw_posts")["dagster/row_count"].value == 100
+    def values(asset, *keys):
+        return {key: meta(asset)[key].value for key in keys}
+
+    # bytes: the body as served, which is the upstream file without its final newline
+    for asset, collection, rows, size, fields in [
+        ("raw_users", "users", 10, 5645, 18),
+        ("raw_posts", "posts", 100, 27520, 4),
+    ]:
+        assert values(
+            asset, "dagster/row_count", "url", "status", "bytes", "requests", "retries"
+        ) == {
+            "dagster/row_count": rows,
+            "url": f"{api.url}/{collection}",
+            "status": 200,
+            "bytes": size,
+            "requests": 1,
+            "retries": 0,
+        }
+        assert isinstance(meta(asset)["url"], dg.UrlMetadataValue)
+        assert isinstance(meta(asset)["seconds"], dg.FloatMetadataValue)
+        assert len(meta(asset)["fields"].value) == fields
+        assert meta(asset)["path"] == dg.MetadataValue.path(str(data / f"{collection}.json"))
+    assert meta("raw_posts")["fields"].value == ["body", "id", "title", "userId"]
+
     assert meta("post_counts")["dagster/row_count"].value == 10
-    assert meta("user_activity")["orphan_posts"].value == 0
-    assert meta("top_users")["dagster/row_count"].value == 5
-    assert meta("top_users")["csv_path"].value == str(
-        project_env / "data" / "report_user_activity.csv"
+    assert meta("post_counts")["path"] == dg.MetadataValue.path(str(data / "post_counts.json"))
+
+    # summary numbers as int/float metadata, which the UI plots across materializations
+    assert values(
+        "user_activity",
+        "dagster/row_count",
+        "users",
+        "users_with_zero_posts",
+        "mean_posts_per_user",
+        "max_posts_per_user",
+        "orphan_posts",
+    ) == {
+        "dagster/row_count": 10,
+        "users": 10,
+        "users_with_zero_posts": 0,
+        "mean_posts_per_user": 10.0,
+        "max_posts_per_user": 10,
+        "orphan_posts": 0,
+    }
+    assert isinstance(meta("user_activity")["mean_posts_per_user"], dg.FloatMetadataValue)
+    assert isinstance(meta("user_activity")["users_with_zero_posts"], dg.IntMetadataValue)
+    assert meta("user_activity")["path"] == dg.MetadataValue.path(
+        str(data / "report_posts_users_list.csv")
     )
-    assert meta("top_users")["preview"].value.splitlines()[2] == (
-        "| 1 | 1 | Leanne Graham | Bret | Sincere@april.biz | Gwenborough | Romaguera-Crona | 10 |"
+
+    assert values("top_users", "dagster/row_count", "top_n", "include_ties") == {
+        "dagster/row_count": 5,
+        "top_n": 5,
+        "include_ties": False,
+    }
+    assert meta("top_users")["path"] == dg.MetadataValue.path(str(data / "user_activity.json"))
+    assert meta("top_users")["csv_path"] == dg.MetadataValue.path(
+        str(data / "report_user_activity.csv")
     )
+    assert meta("top_users")["preview"] == dg.MetadataValue.md(
+        "| rank | user_id | name | username | email | city | company | posts_count |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| 1 | 1 | Leanne Graham | Bret | Sincere@april.biz | Gwenborough | Romaguera-Crona "
+        "| 10 |\n"
+        "| 1 | 2 | Ervin Howell | Antonette | Shanna@melissa.tv | Wisokyburgh | Deckow-Crist "
+        "| 10 |\n"
+        "| 1 | 3 | Clementine Bauch | Samantha | Nathan@yesenia.net | McKenziehaven "
+        "| Romaguera-Jacobson | 10 |\n"
+        "| 1 | 4 | Patricia Lebsack | Karianne | Julianne.OConner@kory.org | South Elvis "
+        "| Robel-Corkery | 10 |\n"
+        "| 1 | 5 | Chelsey Dietrich | Kamren | Lucio_Hettinger@annie.ca | Roscoeview "
+        "| Keebler LLC | 10 |"
+    )
+
+    # the column schema on each materialization too, not only on the definition
+    activity_columns = [
+        ("user_id", "int"),
+        ("name", "string"),
+        ("username", "string"),
+        ("email", "string"),
+        ("city", "string"),
+        ("company", "string"),
+        ("posts_count", "int"),
+    ]
+    for asset, columns in [
+        ("post_counts", [("user_id", "int"), ("posts_count", "int")]),
+        ("user_activity", activity_columns),
+        ("top_users", [("rank", "int"), *activity_columns]),
+    ]:
+        schema = meta(asset)["dagster/column_schema"].schema
+        assert [(column.name, column.type) for column in schema.columns] == columns, asset
+        assert all(column.description for column in schema.columns), asset
 
 
 def test_app_log_has_a_line_for_every_step_fetch_and_file(api, project_env, monkeypatch):
     result, _ = run_job(api.url, monkeypatch)
-    lines = read_log(project_env)
+    # the checks' lines carry a `check` field; test_checks.py looks at those
+    lines = [line for line in read_log(project_env) if "check" not in line]
     assert {line["run_id"] for line in lines} == {result.run_id}
     assert all(line["level"] == "INFO" and line["time"].endswith("+00:00") for line in lines)
     by_asset = {

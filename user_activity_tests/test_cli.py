@@ -5,6 +5,7 @@ One run per configuration, shared by the tests that check it: each CLI start cos
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,13 @@ from pathlib import Path
 import pytest
 
 from user_activity.settings import DEFAULTS, SNAPSHOT_DIR
-from user_activity_tests.conftest import REAL_DATA
-from user_activity_tests.expected import REAL_TOP_USERS, REAL_TOP_USERS_CSV, REAL_USER_ACTIVITY_CSV
+from user_activity_tests.conftest import REAL_DATA, load_real
+from user_activity_tests.expected import (
+    REAL_TOP_USERS,
+    REAL_TOP_USERS_CSV,
+    REAL_USER_ACTIVITY_CSV,
+    STEPS,
+)
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 OUTPUT_FILES = [
@@ -69,6 +75,13 @@ def app_log(workdir: Path) -> list[dict]:
     return [json.loads(line) for line in (workdir / "logs" / "app.log").read_text().splitlines()]
 
 
+def steps(lines: list[dict], event: str) -> list[tuple[str, str | None]]:
+    """(asset, check) of the lines of one event; check is None for an asset's own step."""
+    return sorted(
+        ((line["asset"], line.get("check")) for line in lines if line["event"] == event), key=str
+    )
+
+
 @pytest.fixture(scope="module")
 def in_process_run(api_server, tmp_path_factory):
     api_server.reset()
@@ -109,9 +122,9 @@ def test_cli_run_writes_the_six_files(in_process_run):
 def test_cli_run_writes_app_log(in_process_run):
     lines = app_log(in_process_run[0])
     assert len({line["run_id"] for line in lines}) == 1
-    starts = sorted(line["asset"] for line in lines if line["event"] == "step_start")
-    ends = sorted(line["asset"] for line in lines if line["event"] == "step_end")
-    assert starts == ends == ["post_counts", "raw_posts", "raw_users", "top_users", "user_activity"]
+    starts = steps(lines, "step_start")
+    ends = steps(lines, "step_end")
+    assert starts == ends == STEPS
     assert sorted(Path(line["path"]).name for line in lines if line["event"] == "file_written") == (
         OUTPUT_FILES
     )
@@ -129,14 +142,7 @@ def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run)
             in_process_run[0] / "data" / name
         ).read_bytes(), name
     # each step ran in its own process, and each wrote its lines to the same app.log
-    lines = app_log(workdir)
-    assert sorted(line["asset"] for line in lines if line["event"] == "step_end") == [
-        "post_counts",
-        "raw_posts",
-        "raw_users",
-        "top_users",
-        "user_activity",
-    ]
+    assert steps(app_log(workdir), "step_end") == STEPS
 
 
 def test_cli_offline_from_bundled_snapshot(tmp_path, in_process_run):
@@ -164,3 +170,66 @@ def test_cli_rejects_top_n_zero_before_fetching(api, tmp_path):
     ) in completed.stderr
     assert api.requests == []
     assert not (tmp_path / "data").exists()
+
+
+REPORTS = ["report_posts_users_list.csv", "report_user_activity.csv", "user_activity.json"]
+
+
+@pytest.fixture(scope="module")
+def blocked_run(api_server, in_process_run, tmp_path_factory):
+    """A run over the previous run's files whose users repeat an id: a blocking check fails."""
+    workdir = tmp_path_factory.mktemp("cli_blocked")
+    shutil.copytree(in_process_run[0] / "data", workdir / "data")
+    before = {
+        name: ((workdir / "data" / name).read_bytes(), (workdir / "data" / name).stat().st_mtime_ns)
+        for name in OUTPUT_FILES
+    }
+    real = load_real()
+    api_server.reset({"users": [*real["users"], real["users"][0]], "posts": real["posts"]})
+    try:
+        completed = run_cli(workdir, api_server.url)
+    finally:
+        api_server.reset(load_real())
+    return workdir, completed, before
+
+
+def test_cli_blocking_check_failure_exits_non_zero(blocked_run):
+    _, completed, _ = blocked_run
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    assert (
+        "1 blocking asset check failed with ERROR severity:\nraw_users: user_ids_unique"
+    ) in completed.stderr
+    assert (
+        "raw_users check user_ids_unique failed (ERROR): users: duplicate ids [1] (1 extra "
+        "record); the API sent records that cannot be told apart"
+    ) in completed.stderr
+
+
+def test_cli_blocking_check_failure_leaves_the_reports_untouched(blocked_run):
+    workdir, _, before = blocked_run
+    data = workdir / "data"
+    assert sorted(p.name for p in data.iterdir()) == [".cache", *OUTPUT_FILES]
+    for name in REPORTS:
+        assert (data / name).read_bytes() == before[name][0], name
+        assert (data / name).stat().st_mtime_ns == before[name][1], name
+    # raw_users itself is stored as received (its checks run after it), with the repeated user
+    assert [user["id"] for user in json.loads((data / "users.json").read_text())] == [
+        *range(1, 11),
+        1,
+    ]
+
+
+def test_cli_blocking_check_failure_in_app_log(blocked_run):
+    lines = app_log(blocked_run[0])
+    started = {
+        line["asset"] for line in lines if line["event"] == "step_start" and "check" not in line
+    }
+    assert started == {"raw_users", "raw_posts", "post_counts"}
+    written = sorted(Path(line["path"]).name for line in lines if line["event"] == "file_written")
+    assert written == ["post_counts.json", "posts.json", "users.json"]
+    failed = [
+        (line["level"], line["check"], line["severity"])
+        for line in lines
+        if line["event"] == "check_result" and not line["passed"]
+    ]
+    assert failed == [("ERROR", "user_ids_unique", "ERROR")]

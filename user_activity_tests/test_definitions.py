@@ -5,6 +5,7 @@ import pytest
 
 from user_activity.definitions import build_definitions, defs
 from user_activity.settings import DEFAULT_API_URL, PROJECT_ROOT, Settings, SettingsError
+from user_activity_tests.expected import CHECKS
 
 ASSET_KEYS = ["post_counts", "raw_posts", "raw_users", "top_users", "user_activity"]
 
@@ -30,9 +31,42 @@ def test_five_assets_in_one_group():
     }
 
 
-def test_job_covers_every_asset():
+def test_job_covers_every_asset_and_check():
+    # AssetSelection.all() takes the checks of the selected assets along: each is a step
     job = defs.resolve_job_def("user_activity_job")
-    assert sorted(node.name for node in job.nodes) == ASSET_KEYS
+    check_steps = [
+        f"{asset}_{name}" for asset, (blocking, warn) in CHECKS.items() for name in blocking + warn
+    ]
+    assert sorted(node.name for node in job.nodes) == sorted(ASSET_KEYS + check_steps)
+
+
+def test_checks_are_registered_blocking_or_not():
+    graph = defs.resolve_asset_graph()
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for key in graph.asset_check_keys:
+        spec = graph.get_check_spec(key)
+        assert spec.description, key
+        blocking, warn = found.setdefault(key.asset_key.to_user_string(), ([], []))
+        (blocking if spec.blocking else warn).append(key.name)
+    assert {asset: (sorted(b), sorted(w)) for asset, (b, w) in found.items()} == CHECKS
+
+
+@pytest.mark.parametrize(
+    ("asset", "kinds"),
+    [
+        ("raw_users", {"python", "json"}),
+        ("raw_posts", {"python", "json"}),
+        ("post_counts", {"python", "json"}),
+        ("user_activity", {"python", "csv"}),
+        ("top_users", {"python", "json", "csv"}),
+    ],
+)
+def test_assets_carry_description_kinds_owners_and_code_version(asset, kinds):
+    node = defs.resolve_asset_graph().get(dg.AssetKey(asset))
+    assert node.description
+    assert node.kinds == kinds
+    assert node.owners == ["team:data-engineering"]
+    assert node.code_version == "1"
 
 
 def test_defaults_when_nothing_is_set():
