@@ -33,6 +33,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_READ_TIMEOUT": ("30", "seconds to wait for each read from the server"),
     "USER_ACTIVITY_SCHEDULE_CRON": ("0 6 * * *", "cron of the user_activity_daily schedule"),
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
+    "USER_ACTIVITY_CSV_BOM": ("false", "start CSV files with a UTF-8 byte-order mark for Excel"),
 }
 
 
@@ -51,6 +52,7 @@ class Settings:
     read_timeout: float
     schedule_cron: str
     schedule_tz: str
+    csv_bom: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +76,7 @@ class Settings:
             ),
             schedule_cron=_cron(raw("USER_ACTIVITY_SCHEDULE_CRON")),
             schedule_tz=_timezone(raw("USER_ACTIVITY_SCHEDULE_TZ")),
+            csv_bom=_boolean("USER_ACTIVITY_CSV_BOM", raw("USER_ACTIVITY_CSV_BOM")),
         )
 
 
@@ -118,6 +121,13 @@ def _positive_float(name: str, value: str) -> float:
     if not number > 0:
         raise SettingsError(f"{name} must be a number of seconds > 0, got {value!r}")
     return number
+
+
+def _boolean(name: str, value: str) -> bool:
+    choices = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if value.lower() not in choices:
+        raise SettingsError(f"{name} must be true or false (or 1/0, yes/no), got {value!r}")
+    return choices[value.lower()]
 
 
 def _log_level(value: str) -> str:

@@ -26,7 +26,7 @@ def test_json_error_names_the_file():
 
 
 def test_csv_bytes_are_rfc4180():
-    assert dump_csv(SMALL_USER_ACTIVITY, list(USER_ACTIVITY_COLUMNS)) == (
+    assert dump_csv(SMALL_USER_ACTIVITY, USER_ACTIVITY_COLUMNS) == (
         SMALL_USER_ACTIVITY_CSV.encode()
     )
 
@@ -36,7 +36,7 @@ def test_csv_round_trip_keeps_types_and_special_characters():
         {**SMALL_USER_ACTIVITY[0], "name": 'a,b "c"\nd\r\ne', "city": "  spaced  "},
         *SMALL_USER_ACTIVITY[1:],
     ]
-    back = load_csv(dump_csv(rows, list(USER_ACTIVITY_COLUMNS)), USER_ACTIVITY_COLUMNS, "f.csv")
+    back = load_csv(dump_csv(rows, USER_ACTIVITY_COLUMNS), USER_ACTIVITY_COLUMNS, "f.csv")
     assert back == rows
     assert type(back[0]["user_id"]) is int and type(back[0]["posts_count"]) is int
 
