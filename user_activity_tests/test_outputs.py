@@ -1,6 +1,7 @@
 """The job's files: stable bytes, unchanged files left alone, safe CSV, BOM, the report lock."""
 
 import copy
+import errno
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from user_activity import atomic_files
 from user_activity_tests.test_assets import run_job
 
 OUTPUT_FILES = [
@@ -162,3 +164,24 @@ def test_report_pair_waits_for_another_process_writing_it(api, project_env, monk
     assert (
         (data / "report_user_activity.csv").read_text(encoding="utf-8").startswith("rank,user_id,")
     )
+
+
+def test_disk_full_while_writing_the_pair_keeps_the_previous_reports(api, project_env, monkeypatch):
+    data = project_env / "data"
+    run_job(api.url, monkeypatch)
+    before = {name: (data / name).read_bytes() for name in OUTPUT_FILES}
+    fsyncs = []
+
+    def disk_full_on_the_csv(fd):
+        fsyncs.append(fd)  # only top_users' pair changes: the JSON, then the CSV
+        if len(fsyncs) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(atomic_files.os, "fsync", disk_full_on_the_csv)
+    config = {"ops": {"top_users": {"config": {"top_n": 3}}}}
+    result, _ = run_job(api.url, monkeypatch, run_config=config, raise_on_error=False)
+    assert not result.success
+    failure = result.failure_data_for_node("top_users").error
+    assert "OSError: [Errno 28] No space left on device" in failure.to_string()
+    assert {name: (data / name).read_bytes() for name in OUTPUT_FILES} == before
+    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES
