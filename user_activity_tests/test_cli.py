@@ -5,13 +5,15 @@ One run per configuration, shared by the tests that check it: each CLI start cos
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-from user_activity.settings import DEFAULTS, SNAPSHOT_DIR
+from user_activity.settings import DEFAULTS, PROJECT_ROOT, SNAPSHOT_DIR
 from user_activity_tests.conftest import REAL_DATA
 from user_activity_tests.expected import REAL_TOP_USERS, REAL_TOP_USERS_CSV, REAL_USER_ACTIVITY_CSV
 
@@ -70,6 +72,9 @@ def in_process_run(api_server, tmp_path_factory):
 def multiprocess_run(api_server, tmp_path_factory):
     api_server.reset()
     workdir = tmp_path_factory.mktemp("cli_multiprocess")
+    # with the project's instance settings, so the top_users pool is enforced across processes
+    (workdir / "dagster_home").mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", workdir / "dagster_home" / "dagster.yaml")
     config = workdir / "run_config.yaml"
     config.write_text("execution:\n  config:\n    multiprocess: {}\n")
     return workdir, run_cli(workdir, api_server.url, "-c", str(config))
@@ -106,14 +111,20 @@ def test_cli_run_writes_app_log(in_process_run):
     ) == [("raw_posts", 200, 100), ("raw_users", 200, 10)]
 
 
-def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run):
+def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run, monkeypatch):
     workdir, completed = multiprocess_run
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Executing steps using multiprocess executor" in completed.stderr
+    assert sorted(p.name for p in (workdir / "data").iterdir()) == OUTPUT_FILES
     for name in OUTPUT_FILES:
         assert (workdir / "data" / name).read_bytes() == (
             in_process_run[0] / "data" / name
         ).read_bytes(), name
+    # top_users claimed (and freed) the pool's one slot in the run's instance
+    monkeypatch.setenv("DAGSTER_HOME", str(workdir / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
+        pool = instance.event_log_storage.get_concurrency_info("user_activity_reports")
+    assert (pool.slot_count, pool.claimed_slots) == (1, [])
     # each step ran in its own process, and each wrote its lines to the same app.log
     lines = app_log(workdir)
     assert sorted(line["asset"] for line in lines if line["event"] == "step_end") == [
