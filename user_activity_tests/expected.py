@@ -178,3 +178,14 @@ def small_top(*ranked: tuple[int, int]) -> list[dict]:
     """Top-users rows for (rank, user_id) pairs of the small set."""
     by_id = {row["user_id"]: row for row in SMALL_USER_ACTIVITY}
     return [{"rank": rank, **by_id[uid]} for rank, uid in ranked]
+
+
+# Every file the job writes, sorted by name.
+OUTPUT_FILES = [
+    "post_counts.json",
+    "posts.json",
+    "report_posts_users_list.csv",
+    "report_user_activity.csv",
+    "user_activity.json",
+    "users.json",
+]

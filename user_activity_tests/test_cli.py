@@ -15,17 +15,14 @@ import pytest
 
 from user_activity.settings import DEFAULTS, PROJECT_ROOT, SNAPSHOT_DIR
 from user_activity_tests.conftest import REAL_DATA
-from user_activity_tests.expected import REAL_TOP_USERS, REAL_TOP_USERS_CSV, REAL_USER_ACTIVITY_CSV
+from user_activity_tests.expected import (
+    OUTPUT_FILES,
+    REAL_TOP_USERS,
+    REAL_TOP_USERS_CSV,
+    REAL_USER_ACTIVITY_CSV,
+)
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-OUTPUT_FILES = [
-    "post_counts.json",
-    "posts.json",
-    "report_posts_users_list.csv",
-    "report_user_activity.csv",
-    "user_activity.json",
-    "users.json",
-]
 
 
 def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedProcess:

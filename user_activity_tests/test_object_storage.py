@@ -9,8 +9,9 @@ import s3fs
 from moto.server import ThreadedMotoServer
 from upath import UPath
 
+from user_activity_tests.expected import OUTPUT_FILES
 from user_activity_tests.test_assets import run_job
-from user_activity_tests.test_outputs import OUTPUT_FILES, materialization_metadata
+from user_activity_tests.test_outputs import materialization_metadata
 
 BUCKET = "user-activity-reports"
 PREFIX = "team/daily"

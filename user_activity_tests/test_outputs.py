@@ -12,16 +12,9 @@ from pathlib import Path
 import dagster as dg
 
 from user_activity import atomic_files
+from user_activity_tests.expected import OUTPUT_FILES
 from user_activity_tests.test_assets import run_job
 
-OUTPUT_FILES = [
-    "post_counts.json",
-    "posts.json",
-    "report_posts_users_list.csv",
-    "report_user_activity.csv",
-    "user_activity.json",
-    "users.json",
-]
 OLD = 1_000_000_000  # an mtime no run can produce
 
 
