@@ -2,6 +2,7 @@
 
 import errno
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -21,6 +22,15 @@ from user_activity.atomic_files import (
 )
 
 HOST_PREFIX = f"tmp-{atomic_files._HOST}-"
+
+
+def read_line(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The child's next stdout line, or "" if it prints none within `timeout` seconds."""
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    ready = selector.select(timeout)
+    selector.close()
+    return process.stdout.readline() if ready else ""
 
 
 def listing(folder: Path) -> list[str]:
@@ -54,13 +64,10 @@ def test_same_content_is_not_rewritten(tmp_path):
     assert target.stat().st_mtime != 1_000_000_000
 
 
-def test_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
-    old = os.umask(0o022)
-    try:
-        write_atomically(UPath(tmp_path / "r.json"), b"{}")
-    finally:
-        os.umask(old)
-    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644 & ~atomic_files._UMASK
+def test_files_get_the_umask_mode_not_mkstemps_0600(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic_files, "_UMASK", 0o022)  # the umask read when the module loaded
+    write_atomically(UPath(tmp_path / "r.json"), b"{}")
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
 
 
 def test_disk_full_half_way_through_a_pair_leaves_both_old_files(tmp_path, monkeypatch):
@@ -105,7 +112,7 @@ def test_killed_writer_leaves_the_old_file_and_the_next_write_cleans_up(tmp_path
         [sys.executable, "-c", KILLED_WRITER, str(target)], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert writer.stdout.readline() == "half-way\n"
+        assert read_line(writer) == "half-way\n"
         os.kill(writer.pid, signal.SIGKILL)
     finally:
         writer.kill()
@@ -162,7 +169,7 @@ def hold_lock(path: Path, seconds: float) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout.readline() == "locked\n"
+    assert read_line(holder) == "locked\n"
     return holder
 
 

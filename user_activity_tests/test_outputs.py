@@ -14,6 +14,7 @@ import dagster as dg
 from user_activity import atomic_files
 from user_activity_tests.expected import OUTPUT_FILES
 from user_activity_tests.test_assets import run_job
+from user_activity_tests.test_atomic_files import read_line
 
 OLD = 1_000_000_000  # an mtime no run can produce
 
@@ -141,7 +142,7 @@ def test_report_pair_waits_for_another_process_writing_it(api, project_env, monk
         [sys.executable, "-c", PAIR_WRITER, str(data)], stdout=subprocess.PIPE, text=True
     )
     try:
-        assert writer.stdout.readline() == "locked\n"
+        assert read_line(writer) == "locked\n"
         started = time.monotonic()
         result, _ = run_job(api.url, monkeypatch)
         assert writer.wait(timeout=30) == 0
