@@ -15,7 +15,7 @@ user_activity_job = dg.define_asset_job(
     description="Fetch users and posts, count, join and rank, and write the reports.",
     executor_def=dg.multi_or_in_process_executor,
     config={"execution": {"config": {"in_process": {}}}},
-    run_tags=REPORT_WRITER_TAG,
+    tags=REPORT_WRITER_TAG,  # job tags, not run_tags: `dagster job launch` copies only these
 )
 
 

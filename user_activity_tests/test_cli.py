@@ -25,8 +25,8 @@ from user_activity_tests.expected import (
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 
 
-def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedProcess:
-    """`dagster job execute` started from an unrelated folder, with its own DAGSTER_HOME."""
+def cli_env(workdir: Path, api_url: str) -> dict[str, str]:
+    """The env of a `dagster` command: its own DAGSTER_HOME, data and logs, all in workdir."""
     env = {k: v for k, v in os.environ.items() if k not in DEFAULTS}
     home = workdir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -36,6 +36,12 @@ def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedPro
         USER_ACTIVITY_DATA_DIR=str(workdir / "data"),
         USER_ACTIVITY_LOG_DIR=str(workdir / "logs"),
     )
+    return env
+
+
+def run_cli(workdir: Path, api_url: str, *extra: str) -> subprocess.CompletedProcess:
+    """`dagster job execute` started from an unrelated folder, with its own DAGSTER_HOME."""
+    env = cli_env(workdir, api_url)
     command = [
         DAGSTER,
         "job",
