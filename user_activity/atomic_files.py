@@ -72,7 +72,6 @@ def remove_stale_temporaries(folder: str, name: str) -> list[str]:
 def _stage(local: str, data: bytes) -> str:
     """Writes `data` beside `local` under a temporary name, durably; returns that name."""
     folder, name = os.path.split(local)
-    remove_stale_temporaries(folder, name)
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=f"{_temporary_prefix(name)}{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as file:
@@ -107,7 +106,13 @@ def has_bytes(path: UPath, data: bytes) -> bool:
 
 
 def replace_files(files: Mapping[UPath, bytes], skip_unchanged: bool = True) -> dict[UPath, bool]:
-    """Writes every file whose content differs; returns path -> whether it was written."""
+    """Writes every file whose content differs; returns path -> whether it was written.
+
+    Temporaries that dead writers left beside a local file are removed, written or not.
+    """
+    for path in files:
+        if is_local(path):
+            remove_stale_temporaries(*os.path.split(os.fspath(path.path)))
     written = {path: not (skip_unchanged and has_bytes(path, data)) for path, data in files.items()}
     local = [(os.fspath(p.path), files[p]) for p in files if written[p] and is_local(p)]
     staged: list[tuple[str, str]] = []

@@ -140,6 +140,14 @@ def test_only_temporaries_of_dead_writers_are_removed(tmp_path):
     assert listing(tmp_path) == sorted([live, other_host, other_file])
 
 
+def test_stale_temporaries_go_even_when_the_file_is_unchanged(tmp_path):
+    (tmp_path / "r.csv").write_bytes(b"same")
+    stale = tmp_path / f".r.csv.{HOST_PREFIX}{dead_pid()}-xyz"
+    stale.write_bytes(b"half")
+    assert replace_files({UPath(tmp_path / "r.csv"): b"same"}) == {UPath(tmp_path / "r.csv"): False}
+    assert listing(tmp_path) == ["r.csv"]
+
+
 def test_memory_filesystem_is_written_and_compared_too():
     target = UPath("memory://atomic-test/data/r.json")
     target.parent.mkdir(parents=True, exist_ok=True)
