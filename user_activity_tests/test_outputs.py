@@ -14,7 +14,7 @@ import dagster as dg
 from user_activity import atomic_files
 from user_activity_tests.expected import OUTPUT_FILES
 from user_activity_tests.test_assets import run_job
-from user_activity_tests.test_atomic_files import read_line
+from user_activity_tests.test_atomic_files import HOST_PREFIX, dead_pid, read_line
 
 OLD = 1_000_000_000  # an mtime no run can produce
 
@@ -41,10 +41,13 @@ def test_second_run_gives_the_same_bytes_and_leaves_the_files_alone(api, project
     before = {name: (data / name).read_bytes() for name in OUTPUT_FILES}
     for name in OUTPUT_FILES:
         os.utime(data / name, (OLD, OLD))
+    # what a run killed while writing the CSV report leaves behind
+    stale = data / f".report_user_activity.csv.{HOST_PREFIX}{dead_pid()}-k1ll3d"
+    stale.write_bytes(b"rank,user_id,na")
 
     second, instance = run_job(api.url, monkeypatch)
     assert second.success
-    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES  # no temporaries either
+    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES  # the temporary is gone
     assert {name: (data / name).read_bytes() for name in OUTPUT_FILES} == before
     assert {name: (data / name).stat().st_mtime for name in OUTPUT_FILES} == dict.fromkeys(
         OUTPUT_FILES, OLD
