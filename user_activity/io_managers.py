@@ -21,6 +21,7 @@ from upath import UPath
 
 from user_activity.app_log import AppLog
 from user_activity.atomic_files import exclusive, replace_files
+from user_activity.atomic_files import write_atomically as write_atomically  # re-exported
 from user_activity.file_formats import dump_csv, dump_json, load_csv, load_json
 
 # Column types in a TableSchema -> the Python type a CSV cell is converted to.

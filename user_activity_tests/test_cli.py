@@ -20,6 +20,7 @@ from user_activity_tests.expected import (
     REAL_TOP_USERS,
     REAL_TOP_USERS_CSV,
     REAL_USER_ACTIVITY_CSV,
+    data_listing,
 )
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
@@ -118,7 +119,7 @@ def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run,
     workdir, completed = multiprocess_run
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Executing steps using multiprocess executor" in completed.stderr
-    assert sorted(p.name for p in (workdir / "data").iterdir()) == OUTPUT_FILES
+    assert data_listing(p.name for p in (workdir / "data").iterdir()) == OUTPUT_FILES
     for name in OUTPUT_FILES:
         assert (workdir / "data" / name).read_bytes() == (
             in_process_run[0] / "data" / name

@@ -9,7 +9,7 @@ import s3fs
 from moto.server import ThreadedMotoServer
 from upath import UPath
 
-from user_activity_tests.expected import OUTPUT_FILES
+from user_activity_tests.expected import OUTPUT_FILES, data_listing
 from user_activity_tests.test_assets import run_job
 from user_activity_tests.test_outputs import materialization_metadata
 
@@ -52,8 +52,20 @@ def s3(s3_url, monkeypatch):
 
 
 def bucket_files(client) -> dict[str, bytes]:
+    """name -> bytes of the data files under PREFIX."""
     keys = [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-    return {key: client.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys}
+    names = data_listing(key.removeprefix(f"{PREFIX}/") for key in keys)
+    return {
+        name: client.get_object(Bucket=BUCKET, Key=f"{PREFIX}/{name}")["Body"].read()
+        for name in names
+    }
+
+
+def last_modified(client) -> dict[str, object]:
+    """name -> LastModified of the report files under PREFIX."""
+    items = client.list_objects_v2(Bucket=BUCKET)["Contents"]
+    times = {item["Key"].removeprefix(f"{PREFIX}/"): item["LastModified"] for item in items}
+    return {name: times[name] for name in data_listing(times)}
 
 
 def test_job_writes_the_same_files_to_s3_as_to_disk(api, project_env, monkeypatch, s3):
@@ -64,23 +76,20 @@ def test_job_writes_the_same_files_to_s3_as_to_disk(api, project_env, monkeypatc
     monkeypatch.setenv("USER_ACTIVITY_DATA_DIR", f"s3://{BUCKET}/{PREFIX}")
     result, instance = run_job(api.url, monkeypatch)
     assert result.success
-    assert bucket_files(s3) == {f"{PREFIX}/{name}": data for name, data in on_disk.items()}
+    assert bucket_files(s3) == on_disk
     assert materialization_metadata(instance, "top_users")["csv_path"] == (
         f"s3://{BUCKET}/{PREFIX}/report_user_activity.csv"
     )
 
     # a second run compares with the objects and uploads nothing
-    modified = {
-        item["Key"]: item["LastModified"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]
-    }
+    modified = last_modified(s3)
+    assert sorted(modified) == OUTPUT_FILES
     time.sleep(1.1)  # LastModified has whole seconds: a rewrite now would show
     again, instance = run_job(api.url, monkeypatch)
     assert again.success
     assert materialization_metadata(instance, "user_activity")["unchanged"] is True
     assert materialization_metadata(instance, "top_users")["csv_unchanged"] is True
-    assert {
-        item["Key"]: item["LastModified"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]
-    } == modified
+    assert last_modified(s3) == modified
 
 
 def test_job_runs_on_the_memory_filesystem(api, monkeypatch):
@@ -88,5 +97,5 @@ def test_job_runs_on_the_memory_filesystem(api, monkeypatch):
     result, _ = run_job(api.url, monkeypatch)
     assert result.success
     folder = UPath("memory://user-activity-test/data")
-    assert sorted(p.name for p in folder.iterdir()) == OUTPUT_FILES
+    assert data_listing(p.name for p in folder.iterdir()) == OUTPUT_FILES
     assert (folder / "report_user_activity.csv").read_bytes().startswith(b"rank,user_id,name,")

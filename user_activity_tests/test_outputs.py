@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from user_activity import atomic_files
-from user_activity_tests.expected import OUTPUT_FILES
+from user_activity_tests.expected import OUTPUT_FILES, data_listing
 from user_activity_tests.test_assets import run_job
 from user_activity_tests.test_atomic_files import HOST_PREFIX, dead_pid, read_line
 
@@ -47,7 +47,7 @@ def test_second_run_gives_the_same_bytes_and_leaves_the_files_alone(api, project
 
     second, instance = run_job(api.url, monkeypatch)
     assert second.success
-    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES  # the temporary is gone
+    assert data_listing(p.name for p in data.iterdir()) == OUTPUT_FILES  # the temporary is gone
     assert {name: (data / name).read_bytes() for name in OUTPUT_FILES} == before
     assert {name: (data / name).stat().st_mtime for name in OUTPUT_FILES} == dict.fromkeys(
         OUTPUT_FILES, OLD
@@ -167,12 +167,13 @@ def test_disk_full_while_writing_the_pair_keeps_the_previous_reports(api, projec
     data = project_env / "data"
     run_job(api.url, monkeypatch)
     before = {name: (data / name).read_bytes() for name in OUTPUT_FILES}
-    fsyncs = []
+    real_fsync = os.fsync
 
     def disk_full_on_the_csv(fd):
-        fsyncs.append(fd)  # only top_users' pair changes: the JSON, then the CSV
-        if len(fsyncs) == 2:
+        # the CSV of the pair is the second file staged, after the JSON: a mixed pair if it leaked
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(data / ".report_user_activity.csv.")):
             raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
 
     monkeypatch.setattr(atomic_files.os, "fsync", disk_full_on_the_csv)
     config = {"ops": {"top_users": {"config": {"top_n": 3}}}}
@@ -181,4 +182,4 @@ def test_disk_full_while_writing_the_pair_keeps_the_previous_reports(api, projec
     failure = result.failure_data_for_node("top_users").error
     assert "OSError: [Errno 28] No space left on device" in failure.to_string()
     assert {name: (data / name).read_bytes() for name in OUTPUT_FILES} == before
-    assert sorted(p.name for p in data.iterdir()) == OUTPUT_FILES
+    assert data_listing(p.name for p in data.iterdir()) == OUTPUT_FILES
