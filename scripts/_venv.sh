@@ -14,3 +14,7 @@ export PATH="$ROOT/.venv/bin:$PATH"
 # A persistent local Dagster instance (run history, schedules) unless DAGSTER_HOME is set.
 export DAGSTER_HOME="${DAGSTER_HOME:-$ROOT/.dagster_home}"
 mkdir -p "$DAGSTER_HOME"
+# The project's instance settings (run queue and pool limits) apply to that local instance.
+if [ "$DAGSTER_HOME" = "$ROOT/.dagster_home" ] && [ ! -e "$DAGSTER_HOME/dagster.yaml" ]; then
+  ln -s ../dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+fi

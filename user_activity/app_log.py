@@ -57,7 +57,7 @@ class AppendLineHandler(logging.Handler):
         super().__init__()
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -68,8 +68,12 @@ class AppendLineHandler(logging.Handler):
             self.handleError(record)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
+        # Idempotent: logging may close a handler twice, and a second os.close of a number the
+        # process has since reused would close someone else's file.
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         super().close()
 
 

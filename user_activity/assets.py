@@ -291,6 +291,7 @@ def user_activity(
     kinds={"python", "json", "csv"},
     owners=OWNERS,
     code_version="1",
+    pool="user_activity_reports",  # one top_users step at a time per instance (dagster.yaml)
 )
 def top_users(
     context: dg.AssetExecutionContext,

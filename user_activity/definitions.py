@@ -36,8 +36,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 cache_policy=settings.cache_policy,
             ),
             "json_io_manager": JsonIOManager(base_dir=settings.data_dir),
-            "csv_io_manager": CsvIOManager(base_dir=settings.data_dir),
-            "report_io_manager": JsonAndCsvIOManager(base_dir=settings.data_dir),
+            "csv_io_manager": CsvIOManager(base_dir=settings.data_dir, bom=settings.csv_bom),
+            "report_io_manager": JsonAndCsvIOManager(
+                base_dir=settings.data_dir, csv_bom=settings.csv_bom
+            ),
         },
     )
 

@@ -4,12 +4,15 @@ The file name comes from the asset's definition metadata (`json_file`, `csv_file
 keep the original script's names; without it, the asset key is the name. The CSV column order and
 types come from the asset's `dagster/column_schema`, so a CSV read back has ints where it had ints.
 The folder may be any universal_pathlib location (a local path, `memory://`, `s3://...`).
+Files are replaced atomically and left alone when their bytes would not change (see
+`atomic_files`); each materialization says which in its `unchanged` metadata. CSV text cells
+that a spreadsheet would run as formulas are guarded on writing and unguarded on reading (see
+`file_formats`), so an asset loaded from a CSV gets exactly the values that were stored.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -17,11 +20,9 @@ from pydantic import Field
 from upath import UPath
 
 from user_activity.app_log import AppLog
+from user_activity.atomic_files import exclusive, replace_files
+from user_activity.atomic_files import write_atomically as write_atomically  # re-exported
 from user_activity.file_formats import dump_csv, dump_json, load_csv, load_json
-
-# mkstemp creates files readable by the owner only; give reports the usual umask-based mode.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 # Column types in a TableSchema -> the Python type a CSV cell is converted to.
 SCHEMA_TYPES: dict[str, type] = {"int": int, "string": str}
@@ -32,23 +33,23 @@ def _asset_metadata(context: dg.InputContext | dg.OutputContext) -> dict[str, An
     return dict(output.definition_metadata or {}) if output is not None else {}
 
 
-def write_atomically(path: UPath, data: bytes) -> None:
-    """Replaces `path` with `data` in one step: a crash leaves the old file, never half a file."""
-    if path.protocol not in ("", "file", "local"):
-        path.write_bytes(data)  # object stores publish an upload only once it is complete
-        return
-    local = os.fspath(path.path)
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(local), prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_UMASK)
-        os.replace(temporary, local)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+def _write_and_log(context: dg.OutputContext, files: Mapping[UPath, bytes]) -> dict[UPath, bool]:
+    """Replaces the changed files and logs each one; returns path -> whether it was written."""
+    written = replace_files(files)
+    log = AppLog(context.run_id, context.asset_key.to_user_string())
+    for path, data in files.items():
+        if written[path]:
+            log.info(
+                "file_written", f"wrote {path} ({len(data)} bytes)", path=str(path), bytes=len(data)
+            )
+        else:
+            log.info(
+                "file_unchanged",
+                f"kept {path}: content unchanged ({len(data)} bytes)",
+                path=str(path),
+                bytes=len(data),
+            )
+    return written
 
 
 class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
@@ -77,21 +78,17 @@ class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
         raise NotImplementedError
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
-        data = self.encode(context, obj)
-        write_atomically(path, data)
-        AppLog(context.run_id, context.asset_key.to_user_string()).info(
-            "file_written", f"wrote {path} ({len(data)} bytes)", path=str(path), bytes=len(data)
-        )
+        written = _write_and_log(context, {path: self.encode(context, obj)})
+        context.add_output_metadata({"unchanged": not written[path]})
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return self.decode(context, path.read_bytes(), str(path))
 
-    def write(self, context: dg.OutputContext, obj: Any) -> UPath:
-        """Writes the file and returns its path, without adding output metadata."""
+    def encoded_file(self, context: dg.OutputContext, obj: Any) -> tuple[UPath, bytes]:
+        """Where the asset's file goes (its folder created) and its bytes, without writing it."""
         path = self._get_path(context)
         self.make_directory(path.parent)
-        self.dump_to_path(context, obj, path)
-        return path
+        return path, self.encode(context, obj)
 
 
 class JsonIOManager(RecordsIOManager):
@@ -112,6 +109,7 @@ class CsvIOManager(RecordsIOManager):
 
     extension: ClassVar[str] = ".csv"
     file_metadata_key: ClassVar[str] = "csv_file"
+    bom: bool = Field(default=False, description="start the file with a UTF-8 byte-order mark")
 
     @staticmethod
     def _column_types(context: dg.InputContext | dg.OutputContext) -> dict[str, type]:
@@ -122,24 +120,38 @@ class CsvIOManager(RecordsIOManager):
         return {column.name: SCHEMA_TYPES[column.type] for column in schema.columns}
 
     def encode(self, context: dg.OutputContext, obj: Any) -> bytes:
-        return dump_csv(obj, list(self._column_types(context)))
+        return dump_csv(obj, self._column_types(context), bom=self.bom)
 
     def decode(self, context: dg.InputContext, data: bytes, source: str) -> Any:
         return load_csv(data, self._column_types(context), source)
 
 
 class JsonAndCsvIOManager(dg.ConfigurableIOManager):
-    """Writes the asset as both a JSON and a CSV file (one report, two formats); reads the JSON."""
+    """Writes the asset as both a JSON and a CSV file (one report, two formats); reads the JSON.
+
+    The pair is written under a lock and staged before either is renamed, so two overlapping runs
+    never leave the JSON of one beside the CSV of the other, and a failed write leaves both old
+    files.
+    """
 
     base_dir: str = Field(description="folder (or universal_pathlib URL) holding the files")
+    csv_bom: bool = Field(default=False, description="start the CSV with a UTF-8 byte-order mark")
+    lock_timeout: float = Field(
+        default=120.0, description="seconds to wait for another run to finish writing the pair"
+    )
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
-        json_path = JsonIOManager(base_dir=self.base_dir).write(context, obj)
-        csv_path = CsvIOManager(base_dir=self.base_dir).write(context, obj)
+        json_path, json_data = JsonIOManager(base_dir=self.base_dir).encoded_file(context, obj)
+        csv_io = CsvIOManager(base_dir=self.base_dir, bom=self.csv_bom)
+        csv_path, csv_data = csv_io.encoded_file(context, obj)
+        with exclusive(json_path, self.lock_timeout):
+            written = _write_and_log(context, {json_path: json_data, csv_path: csv_data})
         context.add_output_metadata(
             {
                 "path": dg.MetadataValue.path(str(json_path)),
                 "csv_path": dg.MetadataValue.path(str(csv_path)),
+                "unchanged": not written[json_path],
+                "csv_unchanged": not written[csv_path],
             }
         )
 

@@ -59,6 +59,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_API_TOKEN_HEADER": ("Authorization", "header for the token"),
     "USER_ACTIVITY_SCHEDULE_CRON": ("0 6 * * *", "cron of the user_activity_daily schedule"),
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
+    "USER_ACTIVITY_CSV_BOM": ("false", "start CSV files with a UTF-8 byte-order mark for Excel"),
     "USER_ACTIVITY_ENV_FILE": (".env", "dotenv file read at start; its values win over exported"),
 }
 # Variables whose values never reach a log: names ending in one of these words
@@ -91,6 +92,7 @@ class Settings:
     paging: str = "page"
     cache_policy: str = "refresh"
     token_header: str = "Authorization"
+    csv_bom: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +131,7 @@ class Settings:
                 "USER_ACTIVITY_CACHE_POLICY", raw("USER_ACTIVITY_CACHE_POLICY"), CACHE_POLICIES
             ),
             token_header=_header_name(raw("USER_ACTIVITY_API_TOKEN_HEADER")),
+            csv_bom=_boolean("USER_ACTIVITY_CSV_BOM", raw("USER_ACTIVITY_CSV_BOM")),
         )
 
     def for_log(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -141,7 +144,8 @@ class Settings:
         for name, (default, _) in DEFAULTS.items():
             field = name.removeprefix("USER_ACTIVITY_").lower()
             value = getattr(self, field) if hasattr(self, field) else env.get(name) or default
-            shown[name] = mask(name, str(value).strip())
+            text = str(value).lower() if isinstance(value, bool) else str(value).strip()
+            shown[name] = mask(name, text)
         return shown
 
 
@@ -233,6 +237,13 @@ def _header_name(value: str) -> str:
     if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", value):
         raise SettingsError(f"USER_ACTIVITY_API_TOKEN_HEADER is not a header name: {value!r}")
     return value
+
+
+def _boolean(name: str, value: str) -> bool:
+    choices = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if value.lower() not in choices:
+        raise SettingsError(f"{name} must be true or false (or 1/0, yes/no), got {value!r}")
+    return choices[value.lower()]
 
 
 def _log_level(value: str) -> str:

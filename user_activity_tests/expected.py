@@ -197,3 +197,21 @@ STEPS = sorted(
     + [("post_counts", None)],
     key=str,
 )
+# Every file the job writes, sorted by name.
+OUTPUT_FILES = [
+    "post_counts.json",
+    "posts.json",
+    "report_posts_users_list.csv",
+    "report_user_activity.csv",
+    "user_activity.json",
+    "users.json",
+]
+
+# A folder the API resource may keep inside the data dir (the fetch cache of issue 3): not a
+# report, so listings of the data dir leave it out.
+FETCH_CACHE = ".cache"
+
+
+def data_listing(names) -> list[str]:
+    """The sorted names in a data dir listing, the fetch cache's folder and files left out."""
+    return sorted(n for n in names if n != FETCH_CACHE and not n.startswith(f"{FETCH_CACHE}/"))

@@ -10,30 +10,25 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
-from user_activity.settings import DEFAULTS, SNAPSHOT_DIR
+from user_activity.settings import DEFAULTS, PROJECT_ROOT, SNAPSHOT_DIR
 from user_activity_tests.conftest import REAL_DATA, load_real
 from user_activity_tests.expected import (
+    OUTPUT_FILES,
     REAL_TOP_USERS,
     REAL_TOP_USERS_CSV,
     REAL_USER_ACTIVITY_CSV,
     STEPS,
+    data_listing,
 )
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-OUTPUT_FILES = [
-    "post_counts.json",
-    "posts.json",
-    "report_posts_users_list.csv",
-    "report_user_activity.csv",
-    "user_activity.json",
-    "users.json",
-]
 
 
 def cli_env(workdir: Path, api_url: str) -> dict[str, str]:
-    """The environment of a CLI started by a test: its own DAGSTER_HOME, data and logs."""
+    """The env of a `dagster` command: its own DAGSTER_HOME, data and logs, all in workdir."""
     env = {k: v for k, v in os.environ.items() if k not in DEFAULTS}
     home = workdir / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -96,6 +91,9 @@ def in_process_run(api_server, tmp_path_factory):
 def multiprocess_run(api_server, tmp_path_factory):
     api_server.reset()
     workdir = tmp_path_factory.mktemp("cli_multiprocess")
+    # with the project's instance settings, so the top_users pool is enforced across processes
+    (workdir / "dagster_home").mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", workdir / "dagster_home" / "dagster.yaml")
     config = workdir / "run_config.yaml"
     config.write_text("execution:\n  config:\n    multiprocess: {}\n")
     return workdir, run_cli(workdir, api_server.url, "-c", str(config))
@@ -133,14 +131,20 @@ def test_cli_run_writes_app_log(in_process_run):
     ) == [("raw_posts", 200, 100), ("raw_users", 200, 10)]
 
 
-def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run):
+def test_cli_multiprocess_gives_the_same_files(in_process_run, multiprocess_run, monkeypatch):
     workdir, completed = multiprocess_run
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Executing steps using multiprocess executor" in completed.stderr
+    assert data_listing(p.name for p in (workdir / "data").iterdir()) == OUTPUT_FILES
     for name in OUTPUT_FILES:
         assert (workdir / "data" / name).read_bytes() == (
             in_process_run[0] / "data" / name
         ).read_bytes(), name
+    # top_users claimed (and freed) the pool's one slot in the run's instance
+    monkeypatch.setenv("DAGSTER_HOME", str(workdir / "dagster_home"))
+    with dg.DagsterInstance.get() as instance:
+        pool = instance.event_log_storage.get_concurrency_info("user_activity_reports")
+    assert (pool.slot_count, pool.claimed_slots) == (1, [])
     # each step ran in its own process, and each wrote its lines to the same app.log
     assert steps(app_log(workdir), "step_end") == STEPS
 
@@ -225,8 +229,13 @@ def test_cli_blocking_check_failure_in_app_log(blocked_run):
         line["asset"] for line in lines if line["event"] == "step_start" and "check" not in line
     }
     assert started == {"raw_users", "raw_posts", "post_counts"}
-    written = sorted(Path(line["path"]).name for line in lines if line["event"] == "file_written")
-    assert written == ["post_counts.json", "posts.json", "users.json"]
+
+    def files(event: str) -> list[str]:
+        return sorted(Path(line["path"]).name for line in lines if line["event"] == event)
+
+    # only users changed (a repeated user); the posts and their counts are the previous bytes
+    assert files("file_written") == ["users.json"]
+    assert files("file_unchanged") == ["post_counts.json", "posts.json"]
     failed = [
         (line["level"], line["check"], line["severity"])
         for line in lines

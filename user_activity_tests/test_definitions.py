@@ -271,3 +271,25 @@ def test_loading_with_a_bad_variable_fails_naming_it():
         "user_activity.settings.SettingsError: "
         "USER_ACTIVITY_TOP_N must be a whole number >= 1, got '-2'"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", False), ("false", False), ("0", False), ("No", False), ("TRUE", True), ("1", True)],
+)
+def test_csv_bom_setting_reaches_both_csv_io_managers(value, expected):
+    settings = Settings.from_env({"USER_ACTIVITY_CSV_BOM": value})
+    assert settings.csv_bom is expected
+    resources = build_definitions(settings).resources
+    assert (resources["csv_io_manager"].bom, resources["report_io_manager"].csv_bom) == (
+        expected,
+        expected,
+    )
+
+
+def test_csv_bom_setting_rejects_other_words():
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"USER_ACTIVITY_CSV_BOM": "sometimes"})
+    assert str(error.value) == (
+        "USER_ACTIVITY_CSV_BOM must be true or false (or 1/0, yes/no), got 'sometimes'"
+    )
