@@ -293,6 +293,7 @@ def run_size(
     work: Path,
     env: dict[str, str],
     page_size: int | None,
+    paging: str,
     timeout: float,
     progress: Callable[[str], None],
 ) -> SizeResult:
@@ -300,7 +301,8 @@ def run_size(
         progress(f"data: {size.label} in {size.folder}")
         dataset(size.folder, size.posts, size.users)
     samples: dict[str, list[Sample]] = {name: [] for name in contenders}
-    with ServerProcess(size.folder, page_size) as url:
+    progress(f"serving {size.label}")
+    with ServerProcess(size.folder, page_size, paging) as url:
         setup = Setup(size, url, work, env, timeout)
         for repetition in range(repeats):
             shift = repetition % len(contenders)
@@ -517,6 +519,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     work / size.slug,
                     env,
                     args.page_size or None,
+                    args.paging,
                     args.timeout,
                     lambda line: print(line, file=sys.stderr, flush=True),
                 )

@@ -7,8 +7,8 @@ contender's CPU or memory. Before it says it is ready it builds and gzips every 
 contenders will ask for (the whole collections, and every page at the given page size), so each
 request is a copy from memory.
 
-`python -m benchmarks.serve FOLDER [--page-size N]` prints `ready <url>` and serves until its
-standard input closes (or SIGTERM).
+`python -m benchmarks.serve FOLDER [--page-size N] [--paging page|offset]` prints `ready <url>`
+and serves until its standard input closes (or SIGTERM).
 """
 
 from __future__ import annotations
@@ -34,8 +34,13 @@ def load_collections(folder: Path) -> dict[str, list[dict]]:
     }
 
 
-def warm(api: FakeApi, page_size: int | None) -> None:
-    """Builds (and gzips) each response a contender can ask for, before anyone asks."""
+def warm(api: FakeApi, page_size: int | None, paging: str = "page") -> None:
+    """Builds (and gzips) each response a contender can ask for, before anyone asks.
+
+    That is each whole collection (the reference script, the pipeline without paging) and each
+    page at `page_size` in the `paging` style, `page` (`_page`/`_limit`) or `offset`
+    (`_start`/`_limit`); other requests are still answered, built when first asked.
+    """
     queries: list[tuple[str, dict[str, list[str]]]] = []
     for name, records in api.collections.items():
         path = f"/{name}"
@@ -44,8 +49,11 @@ def warm(api: FakeApi, page_size: int | None) -> None:
             pages = -(-len(records) // page_size) + 1  # one past the end: the empty page
             for page in range(1, pages + 1):
                 limit = [str(page_size)]
-                queries.append((path, {"_page": [str(page)], "_limit": limit}))
-                queries.append((path, {"_start": [str((page - 1) * page_size)], "_limit": limit}))
+                if paging == "page":
+                    queries.append((path, {"_page": [str(page)], "_limit": limit}))
+                else:
+                    start = [str((page - 1) * page_size)]
+                    queries.append((path, {"_start": start, "_limit": limit}))
     for path, query in queries:
         response = api.respond(path, query, CLIENT_HEADERS)
         api.gzipped(response)
@@ -55,9 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--page-size", type=int, default=None)
+    parser.add_argument("--paging", choices=("page", "offset"), default="page")
     args = parser.parse_args(argv)
     api = FakeApi(load_collections(args.folder), memoize=True).start()
-    warm(api, args.page_size)
+    warm(api, args.page_size, args.paging)
     print(f"ready {api.url}", flush=True)
     try:
         sys.stdin.read()  # the parent closes our stdin (or dies) to stop us
@@ -68,10 +77,10 @@ def main(argv: list[str] | None = None) -> None:
 class ServerProcess:
     """`with ServerProcess(folder, page_size) as url:` serves `folder` from a child process."""
 
-    def __init__(self, folder: Path, page_size: int | None = None):
+    def __init__(self, folder: Path, page_size: int | None = None, paging: str = "page"):
         self.command = [sys.executable, "-m", "benchmarks.serve", str(folder)]
         if page_size:
-            self.command += ["--page-size", str(page_size)]
+            self.command += ["--page-size", str(page_size), "--paging", paging]
         self.process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> str:

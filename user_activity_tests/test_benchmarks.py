@@ -67,6 +67,7 @@ def tiny_benchmark(tiny_data, tmp_path_factory) -> tuple[SizeResult, Path, list[
         work=work,
         env=_base_env(100, "page"),
         page_size=100,
+        paging="page",
         timeout=240,
         progress=progress.append,
     )
@@ -190,8 +191,8 @@ def test_benchmark_pipeline_and_reference_write_the_same_bytes(tiny_benchmark):
 def test_benchmark_measures_every_contender(tiny_benchmark):
     result, _, progress = tiny_benchmark
     assert sorted(result.samples) == ["floor", "pipeline", "reference"]
-    assert progress[0] == f"data: tiny in {result.size.folder}"
-    assert [line.split(":")[0] for line in progress[1:]] == [
+    assert progress[:2] == [f"data: tiny in {result.size.folder}", "serving tiny"]
+    assert [line.split(":")[0] for line in progress[2:]] == [
         "tiny #1 floor",
         "tiny #1 pipeline",
         "tiny #1 reference",
