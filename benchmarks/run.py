@@ -107,6 +107,9 @@ class Sample:
     largest_rss: int  # bytes: the kernel's peak RSS of the largest single process
     steps: dict[str, float] = field(default_factory=dict)  # asset -> STEP_SUCCESS seconds
     phases: dict[str, float] = field(default_factory=dict)  # dagster run phases, seconds
+    # (wall-clock time, tree RSS bytes) of every sample, and the largest sample during each step
+    timeline: list[tuple[float, int]] = field(default_factory=list, repr=False)
+    step_rss: dict[str, int] = field(default_factory=dict)
 
 
 # Runs the command as its child and reports the child tree's exact peak RSS. The runner cannot
@@ -161,6 +164,7 @@ def measure(command: Sequence[str], env: dict[str, str], cwd: Path, timeout: flo
         root = psutil.Process(process.pid)
         members: list[psutil.Process] = []
         rescanned, peak = 0.0, 0
+        timeline: list[tuple[float, int]] = []
         while process.poll() is None:
             now = time.perf_counter()
             if now - started > timeout:
@@ -174,13 +178,19 @@ def measure(command: Sequence[str], env: dict[str, str], cwd: Path, timeout: flo
                 with contextlib.suppress(psutil.Error):  # exited since the listing
                     total += member.memory_info().rss
             peak = max(peak, total)
+            timeline.append((time.time(), total))
             time.sleep(SAMPLE_SECONDS)
     if process.returncode != 0:
         tail = (cwd / "stderr.txt").read_text(errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
     launched, wall, maxrss_kib = report.read_text().split()
     largest = int(maxrss_kib) * 1024
-    return Sample(float(launched), float(wall), max(peak, largest), largest)
+    return Sample(float(launched), float(wall), max(peak, largest), largest, timeline=timeline)
+
+
+def _peak_between(timeline: Sequence[tuple[float, int]], start: float, end: float) -> int:
+    """The largest RSS sampled from `start` to `end` (0 when no sample fell in between)."""
+    return max((rss for at, rss in timeline if start <= at <= end), default=0)
 
 
 def read_event_log(home: Path, sample: Sample) -> None:
@@ -200,10 +210,17 @@ def read_event_log(home: Path, sample: Sample) -> None:
     first = entries[0].timestamp
     start = next(e.timestamp for e in entries if e.dagster_event.event_type == kind.RUN_START)
     end = next(e.timestamp for e in entries if e.dagster_event.event_type == kind.RUN_SUCCESS)
+    step_starts = {}
     for entry in entries:
+        if entry.dagster_event.event_type == kind.STEP_START:
+            step_starts[entry.step_key] = entry.timestamp
         if entry.dagster_event.event_type == kind.STEP_SUCCESS:
             seconds = entry.dagster_event.event_specific_data.duration_ms / 1000
             sample.steps[entry.step_key] = seconds
+            start_at = step_starts[entry.step_key]
+            sample.step_rss[entry.step_key] = _peak_between(
+                sample.timeline, start_at, entry.timestamp
+            )
     # the event log's timestamps are wall-clock time, like `launched`
     sample.phases.update(
         load=first - sample.launched,
@@ -224,7 +241,8 @@ class Setup:
     timeout: float
 
 
-def _base_env(page_size: int | None, paging: str) -> dict[str, str]:
+def contender_env(page_size: int | None, paging: str) -> dict[str, str]:
+    """This process's environment without project or Dagster settings, plus the paging ones."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("USER_ACTIVITY_", "DAGSTER_"))}
     env["PYTHONPATH"] = str(PROJECT)  # `dagster -m benchmarks.floor` from any folder
     if page_size:
@@ -421,6 +439,27 @@ def render(
             lines.append(f"| {result.size.label} | {name} | " + " | ".join(phases + steps) + " |")
     lines += [
         "",
+        "## Memory per step (medians, MiB)",
+        "",
+        "The largest RSS of the whole process tree sampled while each step ran (STEP_START to "
+        "STEP_SUCCESS); it includes what earlier steps left in memory.",
+        "",
+        "| size | contender | " + " | ".join(ASSETS) + " |",
+        "|---|---|" + "---|" * len(ASSETS),
+    ]
+    for result in results:
+        for name, runs in result.samples.items():
+            if not runs or name == "floor" or not runs[0].step_rss:
+                continue
+            cells = [
+                f"{_median([s.step_rss[a] for s in runs]) / 2**20:.0f}"
+                if a in runs[0].step_rss
+                else "–"
+                for a in ASSETS
+            ]
+            lines.append(f"| {result.size.label} | {name} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         "## Targets (issue 7)",
         "",
         "| size | target | measured | goal |",
@@ -443,37 +482,26 @@ def render(
 PHASES = ("load", "plan", "steps", "exit")
 
 
+# (number, what, numerator contender, denominator contender, measure, goal, where the issue sets it)
+TARGETS = (
+    ("1", "pipeline / floor, time", "pipeline", "floor", "wall", "≤ 1.5", "real"),
+    ("2", "pipeline / reference, time", "pipeline", "reference", "wall", "≤ 0.5", "1m"),
+    ("2", "pipeline / reference, peak RSS", "pipeline", "reference", "peak_rss", "≤ 1.2", "1m"),
+    ("3", "warm re-run / cold run, time", "pipeline-warm", "pipeline", "wall", "≤ 0.2", "1m"),
+)
+
+
 def targets(result: SizeResult) -> list[tuple[str, str, str]]:
-    wall = {n: _median([s.wall for s in runs]) for n, runs in result.samples.items() if runs}
-    rss = {n: _median([s.peak_rss for s in runs]) for n, runs in result.samples.items() if runs}
+    """The issue's ratios for this size; the goal is shown where the issue sets it."""
+    at = "real" if result.size.folder == REAL_DATA else None
+    at = "1m" if result.size.posts == 1_000_000 else at
     rows = []
-    if "pipeline" in wall and "floor" in wall:
-        rows.append(
-            ("1: pipeline / floor, time", f"{wall['pipeline'] / wall['floor']:.2f}", "≤ 1.5")
-        )
-    if "pipeline" in wall and "reference" in wall:
-        rows.append(
-            (
-                "2: pipeline / reference, time",
-                f"{wall['pipeline'] / wall['reference']:.2f}",
-                "≤ 0.5",
+    for number, what, top, bottom, measure_name, goal, where in TARGETS:
+        if result.samples.get(top) and result.samples.get(bottom):
+            ratio = _median([getattr(s, measure_name) for s in result.samples[top]]) / _median(
+                [getattr(s, measure_name) for s in result.samples[bottom]]
             )
-        )
-        rows.append(
-            (
-                "2: pipeline / reference, peak RSS",
-                f"{rss['pipeline'] / rss['reference']:.2f}",
-                "≤ 1.2",
-            )
-        )
-    if "pipeline-warm" in wall and "pipeline" in wall:
-        rows.append(
-            (
-                "3: warm re-run / cold run, time",
-                f"{wall['pipeline-warm'] / wall['pipeline']:.2f}",
-                "≤ 0.2",
-            )
-        )
+            rows.append((f"{number}: {what}", f"{ratio:.2f}", goal if where == at else "–"))
     return rows
 
 
@@ -506,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     output = args.output or PROJECT / "benchmarks" / ("results-quick.md" if quick else "results.md")
     machine_rows = machine()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="user_activity_bench_"))
-    env = _base_env(args.page_size or None, args.paging)
+    env = contender_env(args.page_size or None, args.paging)
     results = []
     try:
         for size in sizes:

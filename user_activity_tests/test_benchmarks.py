@@ -24,7 +24,7 @@ from benchmarks.run import (
     PHASES,
     Size,
     SizeResult,
-    _base_env,
+    contender_env,
     parse_size,
     render,
     run_size,
@@ -65,7 +65,7 @@ def tiny_benchmark(tiny_data, tmp_path_factory) -> tuple[SizeResult, Path, list[
         ["floor", "pipeline", "reference"],
         repeats=1,
         work=work,
-        env=_base_env(100, "page"),
+        env=contender_env(100, "page"),
         page_size=100,
         paging="page",
         timeout=240,
@@ -205,6 +205,9 @@ def test_benchmark_measures_every_contender(tiny_benchmark):
     assert sorted(pipeline.steps) == sorted(ASSETS)
     assert list(floor_run.steps) == ["constant"]
     assert list(pipeline.phases) == list(PHASES)
+    # a step shorter than the 20 ms sampling interval may have no sample of its own: 0
+    assert sorted(pipeline.step_rss) == sorted(ASSETS)
+    assert all(0 <= rss <= pipeline.peak_rss for rss in pipeline.step_rss.values())
     assert all(seconds > 0 for seconds in pipeline.phases.values())
     assert result.samples["reference"][0].steps == {}
 
@@ -228,12 +231,14 @@ def test_benchmark_report(tiny_benchmark):
         ["| tiny", "pipeline", "1"],
         ["| tiny", "reference", "1"],
     ]
-    targets = [
-        line.split(" | ")[1] for line in lines if line.startswith("| tiny | ") and "≤" in line
-    ]
+    wall = {name: runs[0].wall for name, runs in result.samples.items()}
+    rss = {name: runs[0].peak_rss for name, runs in result.samples.items()}
+    time_ratio, rss_ratio = wall["pipeline"] / wall["reference"], rss["pipeline"] / rss["reference"]
+    targets = lines[lines.index("## Targets (issue 7)") + 4 : lines.index("## Outputs") - 1]
+    # the issue sets its goals at the real data and at 1,000,000 posts, not at this size
     assert targets == [
-        "1: pipeline / floor, time",
-        "2: pipeline / reference, time",
-        "2: pipeline / reference, peak RSS",
+        f"| tiny | 1: pipeline / floor, time | {wall['pipeline'] / wall['floor']:.2f} | – |",
+        f"| tiny | 2: pipeline / reference, time | {time_ratio:.2f} | – |",
+        f"| tiny | 2: pipeline / reference, peak RSS | {rss_ratio:.2f} | – |",
     ]
     assert "- tiny: the pipeline and the reference wrote the same bytes in all six files" in lines
