@@ -49,14 +49,6 @@ REAL_DATA = next(
     if (folder / "users.json").exists()
 )
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
-OUTPUT_FILES = (
-    "post_counts.json",
-    "posts.json",
-    "report_posts_users_list.csv",
-    "report_user_activity.csv",
-    "user_activity.json",
-    "users.json",
-)
 ASSETS = ("raw_users", "raw_posts", "post_counts", "user_activity", "top_users")
 # The folders each run gets of its own; a setting that adds one (a cache folder) belongs here.
 RUN_FOLDERS = {"USER_ACTIVITY_DATA_DIR": "data", "USER_ACTIVITY_LOG_DIR": "logs"}
@@ -286,11 +278,26 @@ def run_contender(setup: Setup, contender: str, repetition: int) -> Sample:
     raise ValueError(f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)}")
 
 
+def output_files() -> list[str]:
+    """The files the job writes, sorted: its assets' `json_file` and `csv_file` metadata."""
+    import dagster as dg
+
+    from user_activity import assets
+
+    return sorted(
+        spec.metadata[key]
+        for definition in dg.load_assets_from_modules([assets])
+        for spec in definition.specs
+        for key in ("json_file", "csv_file")
+        if key in spec.metadata
+    )
+
+
 def compare_outputs(left: Path, right: Path) -> list[str]:
-    """The output files that differ (or are missing) between two data folders."""
+    """The job's output files that differ (or are missing) between two data folders."""
     return [
         name
-        for name in OUTPUT_FILES
+        for name in output_files()
         if not (left / name).exists()
         or not (right / name).exists()
         or (left / name).read_bytes() != (right / name).read_bytes()
