@@ -4,6 +4,9 @@ It serves collections the way the live service does (2-space JSON, weak ETag and
 `_page`/`_limit`/`_start`/`_end` paging with `X-Total-Count` and `Link`, field filters, 404 `{}`),
 and a test can script the next responses of a path (status, headers, body, delay) to imitate
 failures. Every request is recorded.
+
+With `memoize=True` (the benchmarks, which serve a million records) each distinct response is
+built and compressed once and then served from memory, so the server is never the bottleneck.
 """
 
 from __future__ import annotations
@@ -61,8 +64,12 @@ def _page_links(base: str, page: int, limit: int, total: int, query: dict[str, l
 
 
 class FakeApi:
-    def __init__(self, collections: dict[str, list[dict[str, Any]]]):
+    def __init__(self, collections: dict[str, list[dict[str, Any]]], *, memoize: bool = False):
         self.collections = collections
+        self.memoize = memoize
+        self._memo: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], Scripted] = {}
+        # id of a response -> (that response, kept alive so the id stays its own; gzipped body)
+        self._gzipped: dict[int, tuple[Scripted, bytes]] = {}
         self.requests: list[Request] = []
         self._scripts: dict[str, list[Scripted]] = {}
         self._lock = threading.Lock()
@@ -92,6 +99,8 @@ class FakeApi:
         with self._lock:
             self._scripts.clear()
             self.requests.clear()
+            self._memo.clear()
+            self._gzipped.clear()
             if collections is not None:
                 self.collections = collections
 
@@ -102,6 +111,32 @@ class FakeApi:
 
     def respond(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> Scripted:
         """What json-server answers to GET `path?query`."""
+        if not self.memoize:
+            response = self._respond_in_full(path, query)
+        else:
+            key = (path, tuple(sorted((name, tuple(values)) for name, values in query.items())))
+            response = self._memo.get(key)
+            if response is None:
+                response = self._memo[key] = self._respond_in_full(path, query)
+        etag = response.headers["ETag"]
+        if response.status == 200 and headers.get("if-none-match") == etag:
+            return Scripted(304, b"", {"ETag": etag, "Cache-Control": "no-cache"})
+        return response
+
+    def gzipped(self, response: Scripted) -> bytes:
+        # json-server's compression middleware uses zlib's default level, 6
+        if not self.memoize:
+            return gzip.compress(response.body, compresslevel=6)
+        cached = self._gzipped.get(id(response))
+        if cached is None or cached[0] is not response:
+            cached = self._gzipped[id(response)] = (
+                response,
+                gzip.compress(response.body, compresslevel=6),
+            )
+        return cached[1]
+
+    def _respond_in_full(self, path: str, query: dict[str, list[str]]) -> Scripted:
+        """The 200 or 404 response to `path?query`, before any conditional request."""
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in self.collections or len(parts) > 2:
             return _json_response(404, {})
@@ -135,11 +170,7 @@ class FakeApi:
         if page is not None or limit is not None or end is not None:
             extra["X-Total-Count"] = str(total)
             extra["Access-Control-Expose-Headers"] = "X-Total-Count" + (", Link" if page else "")
-        response = _json_response(200, records, extra)
-        etag = response.headers["ETag"]
-        if headers.get("if-none-match") == etag:
-            return Scripted(304, b"", {"ETag": etag, "Cache-Control": "no-cache"})
-        return response
+        return _json_response(200, records, extra)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         api = self
@@ -161,7 +192,7 @@ class FakeApi:
                 body = response.body
                 out_headers = dict(response.headers)
                 if body and "gzip" in headers.get("accept-encoding", ""):
-                    body = gzip.compress(body)
+                    body = api.gzipped(response)
                     out_headers["Content-Encoding"] = "gzip"
                 self.send_response(response.status)
                 for name, value in out_headers.items():
