@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from user_activity.settings import DEFAULTS, Settings, resolve_dir
+from user_activity.settings import Settings, log_dir_and_level
 
 _logger = logging.getLogger("user_activity.app")
 _logger.propagate = False
@@ -46,8 +46,7 @@ class JsonLineFormatter(logging.Formatter):
 
 
 def log_path() -> Path:
-    log_dir = os.environ.get("USER_ACTIVITY_LOG_DIR") or DEFAULTS["USER_ACTIVITY_LOG_DIR"][0]
-    return Path(resolve_dir(log_dir)) / "app.log"
+    return Path(log_dir_and_level()[0]) / "app.log"
 
 
 class AppendLineHandler(logging.Handler):
@@ -84,8 +83,8 @@ _settings_logged_for: set[str] = set()
 def _file_logger() -> logging.Logger:
     """The app logger, writing to the current log path (re-pointed when the setting changes)."""
     global _handler
-    path = log_path()
-    level = os.environ.get("USER_ACTIVITY_LOG_LEVEL") or DEFAULTS["USER_ACTIVITY_LOG_LEVEL"][0]
+    log_dir, level = log_dir_and_level()
+    path = Path(log_dir) / "app.log"
     with _lock:
         if _handler is None or _handler.path != path:
             if _handler is not None:
@@ -94,7 +93,7 @@ def _file_logger() -> logging.Logger:
             _handler = AppendLineHandler(path)
             _handler.setFormatter(JsonLineFormatter())
             _logger.addHandler(_handler)
-        _logger.setLevel(level.upper())
+        _logger.setLevel(level)
     return _logger
 
 

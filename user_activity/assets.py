@@ -9,7 +9,7 @@ import pydantic
 from user_activity.app_log import logged_step
 from user_activity.quality import field_paths
 from user_activity.resources import ApiError, Fetched, JsonPlaceholderResource, RetryNote
-from user_activity.settings import CACHE_POLICIES, Settings
+from user_activity.settings import CACHE_POLICIES, default_top_n
 from user_activity.transform import (
     POST_COUNT_COLUMNS,
     TOP_USERS_COLUMNS,
@@ -58,7 +58,7 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 class TopUsersConfig(dg.Config):
     top_n: int = pydantic.Field(
-        default=Settings.from_env().top_n,
+        default=default_top_n(),
         ge=1,
         description="how many users to rank (default USER_ACTIVITY_TOP_N, else 5)",
     )

@@ -12,7 +12,8 @@ that a spreadsheet would run as formulas are guarded on writing and unguarded on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import dagster as dg
@@ -31,6 +32,35 @@ SCHEMA_TYPES: dict[str, type] = {"int": int, "string": str}
 def _asset_metadata(context: dg.InputContext | dg.OutputContext) -> dict[str, Any]:
     output = context.upstream_output if isinstance(context, dg.InputContext) else context
     return dict(output.definition_metadata or {}) if output is not None else {}
+
+
+def _run_id(context: dg.InputContext | dg.OutputContext) -> str | None:
+    if isinstance(context, dg.OutputContext):
+        return context.run_id
+    try:
+        return context.step_context.run_id
+    except dg.DagsterInvariantViolationError:  # an InputContext built outside a run
+        return None
+
+
+@contextmanager
+def _errors_logged(context: dg.InputContext | dg.OutputContext, action: str) -> Iterator[None]:
+    """Writes a failure to read or write a file to app.log too, then lets it propagate.
+
+    Dagster reports the step failure in its own log; app.log would otherwise miss errors that
+    happen outside the asset's body (a full disk, a read-only folder, a corrupt upstream file).
+    """
+    try:
+        yield
+    except Exception as error:
+        run_id = _run_id(context)
+        asset = context.asset_key.to_user_string()
+        AppLog(run_id, asset).error(
+            "error",
+            f"{action} {asset} failed: {type(error).__name__}: {error}",
+            error=type(error).__name__,
+        )
+        raise
 
 
 def _write_and_log(context: dg.OutputContext, files: Mapping[UPath, bytes]) -> dict[UPath, bool]:
@@ -76,6 +106,14 @@ class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
 
     def decode(self, context: dg.InputContext, data: bytes, source: str) -> Any:
         raise NotImplementedError
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        with _errors_logged(context, "writing"):
+            super().handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        with _errors_logged(context, "loading"):
+            return super().load_input(context)
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         written = _write_and_log(context, {path: self.encode(context, obj)})
@@ -141,6 +179,10 @@ class JsonAndCsvIOManager(dg.ConfigurableIOManager):
     )
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        with _errors_logged(context, "writing"):
+            self._write_pair(context, obj)
+
+    def _write_pair(self, context: dg.OutputContext, obj: Any) -> None:
         json_path, json_data = JsonIOManager(base_dir=self.base_dir).encoded_file(context, obj)
         csv_io = CsvIOManager(base_dir=self.base_dir, bom=self.csv_bom)
         csv_path, csv_data = csv_io.encoded_file(context, obj)

@@ -96,18 +96,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-
         def raw(name: str) -> str:
-            value = env.get(name, "").strip()
-            return value if value else DEFAULTS[name][0]
+            return setting(name, environ)
 
         return cls(
             api_url=_api_url(raw("USER_ACTIVITY_API_URL")),
             data_dir=resolve_dir(raw("USER_ACTIVITY_DATA_DIR")),
             log_dir=resolve_dir(raw("USER_ACTIVITY_LOG_DIR")),
             log_level=_log_level(raw("USER_ACTIVITY_LOG_LEVEL")),
-            top_n=_whole_number("USER_ACTIVITY_TOP_N", raw("USER_ACTIVITY_TOP_N"), 1),
+            top_n=default_top_n(environ),
             connect_timeout=_seconds(
                 "USER_ACTIVITY_CONNECT_TIMEOUT", raw("USER_ACTIVITY_CONNECT_TIMEOUT")
             ),
@@ -180,6 +177,24 @@ def load_env_file(environ: os._Environ | dict[str, str] | None = None) -> Path:
     return path
 
 
+def setting(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """The raw value of one variable: stripped, and its default when unset or blank."""
+    env = os.environ if environ is None else environ
+    return env.get(name, "").strip() or DEFAULTS[name][0]
+
+
+def log_dir_and_level(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The two settings app.log needs, parsed as Settings does (cheap enough for every line)."""
+    return (
+        resolve_dir(setting("USER_ACTIVITY_LOG_DIR", environ)),
+        _log_level(setting("USER_ACTIVITY_LOG_LEVEL", environ)),
+    )
+
+
+def default_top_n(environ: Mapping[str, str] | None = None) -> int:
+    return _whole_number("USER_ACTIVITY_TOP_N", setting("USER_ACTIVITY_TOP_N", environ), 1)
+
+
 def resolve_dir(value: str) -> str:
     """An absolute local path for a relative one; URLs such as s3:// pass through unchanged."""
     if "://" in value:
@@ -189,15 +204,30 @@ def resolve_dir(value: str) -> str:
 
 
 def _api_url(value: str) -> str:
-    scheme = urlsplit(value).scheme
-    if scheme in ("http", "https"):
-        if not urlsplit(value).netloc:
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
             raise SettingsError(f"USER_ACTIVITY_API_URL has no host: {value!r}")
+        try:
+            parts.port  # noqa: B018 (urlsplit checks the port only when asked)
+        except ValueError:
+            raise SettingsError(f"USER_ACTIVITY_API_URL has an invalid port: {value!r}") from None
         return value.rstrip("/")
-    if scheme == "file":
+    if parts.scheme == "file":
+        if parts.netloc not in ("", "localhost"):
+            raise SettingsError(
+                "USER_ACTIVITY_API_URL: a file:// URL needs an absolute path (file:///path), "
+                f"got {value!r}"
+            )
         return value
     if "://" not in value:
-        return resolve_dir(value)  # a folder of <collection>.json files
+        folder = resolve_dir(value)  # a folder of <collection>.json files
+        if not Path(folder).is_dir():
+            raise SettingsError(
+                f"USER_ACTIVITY_API_URL is neither an http(s):// or file:// URL nor an existing "
+                f"folder: {value!r}"
+            )
+        return folder
     raise SettingsError(
         f"USER_ACTIVITY_API_URL must be an http(s):// or file:// URL or a folder, got {value!r}"
     )
@@ -205,10 +235,9 @@ def _api_url(value: str) -> str:
 
 def _whole_number(name: str, value: str, minimum: int) -> int:
     message = f"{name} must be a whole number >= {minimum}, got {value!r}"
-    try:
-        number = int(value)
-    except ValueError:
-        raise SettingsError(message) from None
+    if not value.isascii() or not value.lstrip("-").isdigit():  # int() would take "1_0" or " 1"
+        raise SettingsError(message)
+    number = int(value)
     if number < minimum:
         raise SettingsError(message)
     return number
@@ -265,7 +294,7 @@ def _cron(value: str) -> str:
 def _timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder
         raise SettingsError(
             f"USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: {value!r}"
         ) from None

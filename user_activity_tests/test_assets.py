@@ -246,3 +246,39 @@ def test_top_n_below_one_fails_before_any_fetch(api, project_env, monkeypatch, t
         f"dagster._core.definitions.events.Failure: Invalid run config for top_users: "
         f"top_n input should be greater than or equal to 1 (got {top_n})"
     )
+
+
+def test_a_failed_write_is_in_app_log_and_keeps_the_other_report(api, project_env, monkeypatch):
+    # a folder where the top users CSV should go: the pair cannot be replaced
+    (project_env / "data" / "report_user_activity.csv").mkdir(parents=True)
+    result, _ = run_job(api.url, monkeypatch, raise_on_error=False)
+    assert not result.success
+    errors = [line for line in read_log(project_env) if line["level"] == "ERROR"]
+    assert [(line["asset"], line["event"], line["error"]) for line in errors] == [
+        ("top_users", "error", "IsADirectoryError")
+    ]
+    assert errors[0]["message"].startswith("writing top_users failed: IsADirectoryError: ")
+    assert errors[0]["run_id"] == result.run_id
+    # staged pair: the JSON half was not published without its CSV
+    assert not (project_env / "data" / "user_activity.json").exists()
+
+
+def test_a_corrupt_upstream_file_is_in_app_log(api, project_env, monkeypatch):
+    run_job(api.url, monkeypatch)
+    report = project_env / "data" / "report_posts_users_list.csv"
+    report.write_text("id,name\r\n1,x\r\n")
+    job = build_definitions(Settings.from_env()).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        asset_selection=[dg.AssetKey("top_users")],
+        raise_on_error=False,
+    )
+    assert not result.success
+    errors = [line for line in read_log(project_env) if line["level"] == "ERROR"]
+    assert [(line["asset"], line["run_id"]) for line in errors] == [
+        ("user_activity", result.run_id)
+    ]
+    assert errors[0]["message"] == (
+        f"loading user_activity failed: FileFormatError: {report} has header ['id', 'name'], "
+        "expected ['user_id', 'name', 'username', 'email', 'city', 'company', 'posts_count']"
+    )

@@ -293,3 +293,73 @@ def test_csv_bom_setting_rejects_other_words():
     assert str(error.value) == (
         "USER_ACTIVITY_CSV_BOM must be true or false (or 1/0, yes/no), got 'sometimes'"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        # a folder of zoneinfo, not a zone
+        (
+            "USER_ACTIVITY_SCHEDULE_TZ",
+            "America",
+            "USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: 'America'",
+        ),
+        (
+            "USER_ACTIVITY_API_URL",
+            "http://127.0.0.1:99999",
+            "USER_ACTIVITY_API_URL has an invalid port: 'http://127.0.0.1:99999'",
+        ),
+        # the first folder would be taken as a host name
+        (
+            "USER_ACTIVITY_API_URL",
+            "file://user_activity/snapshot",
+            "USER_ACTIVITY_API_URL: a file:// URL needs an absolute path (file:///path), "
+            "got 'file://user_activity/snapshot'",
+        ),
+        # a forgotten scheme must not read as a (missing) folder
+        (
+            "USER_ACTIVITY_API_URL",
+            "127.0.0.1:8765/api",
+            "USER_ACTIVITY_API_URL is neither an http(s):// or file:// URL nor an existing folder: "
+            "'127.0.0.1:8765/api'",
+        ),
+        (
+            "USER_ACTIVITY_TOP_N",
+            "1_0",
+            "USER_ACTIVITY_TOP_N must be a whole number >= 1, got '1_0'",
+        ),
+        (
+            "USER_ACTIVITY_CONNECT_TIMEOUT",
+            "inf",
+            "USER_ACTIVITY_CONNECT_TIMEOUT must be a number of seconds > 0, got 'inf'",
+        ),
+    ],
+)
+def test_values_that_look_almost_right_are_rejected(name, value, message):
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({name: value})
+    assert str(error.value) == message
+
+
+def test_blank_and_padded_values_mean_what_they_say():
+    settings = Settings.from_env(
+        {
+            "USER_ACTIVITY_LOG_DIR": "  ",
+            "USER_ACTIVITY_LOG_LEVEL": " debug ",
+            "USER_ACTIVITY_TOP_N": " 3",
+        }
+    )
+    assert (settings.log_dir, settings.log_level, settings.top_n) == (
+        str(PROJECT_ROOT / "logs"),
+        "DEBUG",
+        3,
+    )
+    # app.log reads the same two settings the same way
+    from user_activity.settings import log_dir_and_level
+
+    assert log_dir_and_level(
+        {"USER_ACTIVITY_LOG_DIR": "  ", "USER_ACTIVITY_LOG_LEVEL": " debug "}
+    ) == (
+        str(PROJECT_ROOT / "logs"),
+        "DEBUG",
+    )
