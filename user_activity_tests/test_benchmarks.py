@@ -30,6 +30,7 @@ from benchmarks.run import (
     run_size,
 )
 from benchmarks.serve import ServerProcess
+from user_activity.definitions import defs
 from user_activity_tests.conftest import REAL_DATA
 from user_activity_tests.expected import REAL_TOP_USERS_CSV, REAL_USER_ACTIVITY_CSV
 from user_activity_tests.fake_api import FakeApi
@@ -203,11 +204,16 @@ def test_benchmark_measures_every_contender(tiny_benchmark):
         # every contender is a Python process of at least ~10 MiB; the tree holds the largest
         assert sample.peak_rss >= sample.largest_rss > 10 * 2**20, name
     pipeline, floor_run = result.samples["pipeline"][0], result.samples["floor"][0]
-    assert sorted(pipeline.steps) == sorted(ASSETS)
+    # every asset's step, and one step per asset check (`<asset>_<check>`)
+    check_steps = sorted(
+        f"{key.asset_key.to_user_string()}_{key.name}"
+        for key in defs.resolve_asset_graph().asset_check_keys
+    )
+    assert sorted(pipeline.steps) == sorted([*ASSETS, *check_steps])
     assert list(floor_run.steps) == ["constant"]
     assert list(pipeline.phases) == list(PHASES)
     # a step shorter than the 20 ms sampling interval may have no sample of its own: 0
-    assert sorted(pipeline.step_rss) == sorted(ASSETS)
+    assert sorted(pipeline.step_rss) == sorted([*ASSETS, *check_steps])
     assert all(0 <= rss <= pipeline.peak_rss for rss in pipeline.step_rss.values())
     assert all(seconds > 0 for seconds in pipeline.phases.values())
     assert result.samples["reference"][0].steps == {}
