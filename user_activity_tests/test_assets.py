@@ -10,6 +10,7 @@ from user_activity.definitions import build_definitions
 from user_activity.settings import Settings
 from user_activity_tests.conftest import REAL_DATA
 from user_activity_tests.expected import (
+    OUTPUT_FILES,
     REAL_POST_COUNTS,
     REAL_TOP_USERS,
     REAL_TOP_USERS_CSV,
@@ -45,15 +46,7 @@ def test_real_data_files_are_exact(api, project_env, monkeypatch):
     assert result.success
     data = project_env / "data"
     # .cache holds the last good responses for conditional refresh (issue 3)
-    assert sorted(p.name for p in data.iterdir()) == [
-        ".cache",
-        "post_counts.json",
-        "posts.json",
-        "report_posts_users_list.csv",
-        "report_user_activity.csv",
-        "user_activity.json",
-        "users.json",
-    ]
+    assert sorted(p.name for p in data.iterdir()) == [".cache", *OUTPUT_FILES]
     # the raw collections are stored as received: here byte for byte the upstream files
     assert (data / "users.json").read_bytes() == (REAL_DATA / "users.json").read_bytes()
     assert (data / "posts.json").read_bytes() == (REAL_DATA / "posts.json").read_bytes()
@@ -197,14 +190,7 @@ def test_app_log_has_a_line_for_every_step_fetch_and_file(api, project_env, monk
     assert (fetch["url"], fetch["status"], fetch["rows"]) == (f"{api.url}/posts", 200, 100)
     assert isinstance(fetch["seconds"], float)
     written = [line["path"] for line in lines if line["event"] == "file_written"]
-    assert sorted(Path(p).name for p in written) == [
-        "post_counts.json",
-        "posts.json",
-        "report_posts_users_list.csv",
-        "report_user_activity.csv",
-        "user_activity.json",
-        "users.json",
-    ]
+    assert sorted(Path(p).name for p in written) == OUTPUT_FILES
 
 
 def test_small_dataset_with_zero_posts_and_orphans(api, project_env, monkeypatch):

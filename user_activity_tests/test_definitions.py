@@ -245,6 +245,41 @@ def test_relative_dirs_resolve_against_the_project_not_the_cwd(monkeypatch, tmp_
             "LOUD",
             "USER_ACTIVITY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got 'LOUD'",
         ),
+        # a folder of zoneinfo, not a zone
+        (
+            "USER_ACTIVITY_SCHEDULE_TZ",
+            "America",
+            "USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: 'America'",
+        ),
+        (
+            "USER_ACTIVITY_API_URL",
+            "http://127.0.0.1:99999",
+            "USER_ACTIVITY_API_URL has an invalid port: 'http://127.0.0.1:99999'",
+        ),
+        # the first folder would be taken as a host name
+        (
+            "USER_ACTIVITY_API_URL",
+            "file://user_activity/snapshot",
+            "USER_ACTIVITY_API_URL: a file:// URL needs an absolute path (file:///path), "
+            "got 'file://user_activity/snapshot'",
+        ),
+        # a forgotten scheme must not read as a (missing) folder
+        (
+            "USER_ACTIVITY_API_URL",
+            "127.0.0.1:8765/api",
+            "USER_ACTIVITY_API_URL is neither an http(s):// or file:// URL nor an existing folder: "
+            "'127.0.0.1:8765/api'",
+        ),
+        (
+            "USER_ACTIVITY_TOP_N",
+            "1_0",
+            "USER_ACTIVITY_TOP_N must be a whole number >= 1, got '1_0'",
+        ),
+        (
+            "USER_ACTIVITY_CONNECT_TIMEOUT",
+            "inf",
+            "USER_ACTIVITY_CONNECT_TIMEOUT must be a number of seconds > 0, got 'inf'",
+        ),
     ],
 )
 def test_bad_setting_names_the_variable(name, value, message):
@@ -293,52 +328,6 @@ def test_csv_bom_setting_rejects_other_words():
     assert str(error.value) == (
         "USER_ACTIVITY_CSV_BOM must be true or false (or 1/0, yes/no), got 'sometimes'"
     )
-
-
-@pytest.mark.parametrize(
-    ("name", "value", "message"),
-    [
-        # a folder of zoneinfo, not a zone
-        (
-            "USER_ACTIVITY_SCHEDULE_TZ",
-            "America",
-            "USER_ACTIVITY_SCHEDULE_TZ is not a known timezone: 'America'",
-        ),
-        (
-            "USER_ACTIVITY_API_URL",
-            "http://127.0.0.1:99999",
-            "USER_ACTIVITY_API_URL has an invalid port: 'http://127.0.0.1:99999'",
-        ),
-        # the first folder would be taken as a host name
-        (
-            "USER_ACTIVITY_API_URL",
-            "file://user_activity/snapshot",
-            "USER_ACTIVITY_API_URL: a file:// URL needs an absolute path (file:///path), "
-            "got 'file://user_activity/snapshot'",
-        ),
-        # a forgotten scheme must not read as a (missing) folder
-        (
-            "USER_ACTIVITY_API_URL",
-            "127.0.0.1:8765/api",
-            "USER_ACTIVITY_API_URL is neither an http(s):// or file:// URL nor an existing folder: "
-            "'127.0.0.1:8765/api'",
-        ),
-        (
-            "USER_ACTIVITY_TOP_N",
-            "1_0",
-            "USER_ACTIVITY_TOP_N must be a whole number >= 1, got '1_0'",
-        ),
-        (
-            "USER_ACTIVITY_CONNECT_TIMEOUT",
-            "inf",
-            "USER_ACTIVITY_CONNECT_TIMEOUT must be a number of seconds > 0, got 'inf'",
-        ),
-    ],
-)
-def test_values_that_look_almost_right_are_rejected(name, value, message):
-    with pytest.raises(SettingsError) as error:
-        Settings.from_env({name: value})
-    assert str(error.value) == message
 
 
 def test_blank_and_padded_values_mean_what_they_say():
