@@ -12,14 +12,15 @@ from user_activity.settings import Settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    job = user_activity_job(settings.executor)
     return dg.Definitions(
         assets=dg.load_assets_from_modules([assets]),
         asset_checks=dg.load_asset_checks_from_modules([checks]),
-        jobs=[user_activity_job],
+        jobs=[job],
         # UI materializations (the implicit asset job) run in one process like user_activity_job:
         # a process per step costs seconds and would log the settings once per step.
         executor=dg.in_process_executor,
-        schedules=[daily_schedule(settings.schedule_cron, settings.schedule_tz)],
+        schedules=[daily_schedule(job, settings.schedule_cron, settings.schedule_tz)],
         resources={
             "api": JsonPlaceholderResource(
                 base_url=settings.api_url,

@@ -60,12 +60,17 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_SCHEDULE_CRON": ("0 6 * * *", "cron of the user_activity_daily schedule"),
     "USER_ACTIVITY_SCHEDULE_TZ": ("UTC", "timezone of that cron"),
     "USER_ACTIVITY_CSV_BOM": ("false", "start CSV files with a UTF-8 byte-order mark for Excel"),
+    "USER_ACTIVITY_EXECUTOR": ("default", "where steps run: default (in-process), celery or k8s"),
     "USER_ACTIVITY_ENV_FILE": (".env", "dotenv file read at start; its values win over exported"),
 }
 # Variables whose values never reach a log: names ending in one of these words
 # (USER_ACTIVITY_API_TOKEN is masked, USER_ACTIVITY_API_TOKEN_HEADER is not).
 SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "KEY")
 MASK = "***"
+
+
+# USER_ACTIVITY_EXECUTOR's choices; jobs.py maps the distributed ones to their executors.
+EXECUTORS = ("default", "celery", "k8s")
 
 
 class SettingsError(ValueError):
@@ -93,6 +98,7 @@ class Settings:
     cache_policy: str = "refresh"
     token_header: str = "Authorization"
     csv_bom: bool = False
+    executor: str = "default"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +135,11 @@ class Settings:
             ),
             token_header=_header_name(raw("USER_ACTIVITY_API_TOKEN_HEADER")),
             csv_bom=_boolean("USER_ACTIVITY_CSV_BOM", raw("USER_ACTIVITY_CSV_BOM")),
+            executor=_choice(
+                "USER_ACTIVITY_EXECUTOR",
+                raw("USER_ACTIVITY_EXECUTOR"),
+                EXECUTORS,
+            ),
         )
 
     def for_log(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:

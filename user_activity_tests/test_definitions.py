@@ -352,3 +352,35 @@ def test_blank_and_padded_values_mean_what_they_say():
         str(PROJECT_ROOT / "logs"),
         "DEBUG",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "executor"),
+    [("default", "multi_or_in_process_executor"), ("celery", "celery"), ("k8s", "k8s")],
+)
+def test_executor_setting_picks_the_jobs_executor(name, executor):
+    settings = Settings.from_env({"USER_ACTIVITY_EXECUTOR": name})
+    definitions = build_definitions(settings)
+    assert definitions.resolve_job_def("user_activity_job").executor_def.name == executor
+    schedule = definitions.resolve_schedule_def("user_activity_daily")
+    assert schedule.job_name == "user_activity_job"
+
+
+def test_executor_without_its_package_names_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dagster_celery", None)  # as if not installed
+    settings = Settings.from_env({"USER_ACTIVITY_EXECUTOR": "celery"})
+    with pytest.raises(SettingsError) as error:
+        build_definitions(settings)
+    assert str(error.value) == (
+        "USER_ACTIVITY_EXECUTOR=celery needs the dagster-celery package: pip install -e '.[celery]'"
+    )
+
+
+def test_unknown_executor_is_rejected():
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"USER_ACTIVITY_EXECUTOR": "spark"})
+    assert str(error.value) == (
+        "USER_ACTIVITY_EXECUTOR must be one of default, celery, k8s, got 'spark'"
+    )

@@ -108,6 +108,7 @@ def test_run_logs_its_resolved_settings_once(cli_with_env_files, api_server):
         "USER_ACTIVITY_SCHEDULE_CRON": "0 6 * * *",
         "USER_ACTIVITY_SCHEDULE_TZ": "UTC",
         "USER_ACTIVITY_CSV_BOM": "false",
+        "USER_ACTIVITY_EXECUTOR": "default",
         "USER_ACTIVITY_ENV_FILE": str(root / "project.env"),
     }
     assert lines[0]["message"].startswith(f"settings: USER_ACTIVITY_API_URL={api_server.url}, ")
