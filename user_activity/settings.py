@@ -48,7 +48,10 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "USER_ACTIVITY_CONNECT_TIMEOUT": ("5", "seconds to open a connection"),
     "USER_ACTIVITY_READ_TIMEOUT": ("30", "seconds to wait for each read from the server"),
     "USER_ACTIVITY_DEADLINE": ("60", "seconds for a whole fetch: every page, retry and wait"),
-    "USER_ACTIVITY_RETRIES": ("3", "retries of a request after a timeout, 429 or 5xx"),
+    "USER_ACTIVITY_RETRIES": (
+        "3",
+        "retries after a timeout, a broken connection, 429, 500, 502, 503 or 504",
+    ),
     "USER_ACTIVITY_BACKOFF": ("0.5", "first wait before a retry, doubled each time (jittered)"),
     "USER_ACTIVITY_RETRY_AFTER_CAP": ("30", "longest wait a Retry-After header can ask for"),
     "USER_ACTIVITY_PAGE_SIZE": ("0", "records per page; 0 = one request per collection"),
@@ -219,6 +222,17 @@ def _api_url(value: str) -> str:
     if parts.scheme in ("http", "https"):
         if not parts.hostname:
             raise SettingsError(f"USER_ACTIVITY_API_URL has no host: {value!r}")
+        # requests would send URL credentials as Basic auth instead of the token, and a query
+        # would end up in front of the collection's path and in the logs
+        if parts.username or parts.password:
+            raise SettingsError(
+                "USER_ACTIVITY_API_URL must not hold credentials; set USER_ACTIVITY_API_TOKEN"
+            )
+        if parts.query or parts.fragment:
+            raise SettingsError(
+                "USER_ACTIVITY_API_URL must not have a query or fragment; for an API key set "
+                "USER_ACTIVITY_API_TOKEN (and USER_ACTIVITY_API_TOKEN_HEADER)"
+            )
         try:
             parts.port  # noqa: B018 (urlsplit checks the port only when asked)
         except ValueError:
@@ -267,6 +281,7 @@ def _seconds(name: str, value: str, zero_allowed: bool = False) -> float:
 
 
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    value = value.lower() if value.lower() in choices else value  # PAGE means page
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
     return value

@@ -384,3 +384,32 @@ def test_unknown_executor_is_rejected():
     assert str(error.value) == (
         "USER_ACTIVITY_EXECUTOR must be one of default, celery, k8s, got 'spark'"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "http://alice:pw@127.0.0.1:8000",
+            "USER_ACTIVITY_API_URL must not hold credentials; set USER_ACTIVITY_API_TOKEN",
+        ),
+        (
+            "http://127.0.0.1:8000/?key=secret",
+            "USER_ACTIVITY_API_URL must not have a query or fragment; for an API key set "
+            "USER_ACTIVITY_API_TOKEN (and USER_ACTIVITY_API_TOKEN_HEADER)",
+        ),
+    ],
+)
+def test_api_url_carries_no_secrets(value, message):
+    # requests would send URL credentials as Basic auth instead of the token, and a query would
+    # land in front of /users and in app.log's settings line
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"USER_ACTIVITY_API_URL": value})
+    assert str(error.value) == message
+
+
+def test_choices_ignore_letter_case():
+    settings = Settings.from_env(
+        {"USER_ACTIVITY_PAGING": "OFFSET", "USER_ACTIVITY_CACHE_POLICY": "Force"}
+    )
+    assert (settings.paging, settings.cache_policy) == ("offset", "force")
