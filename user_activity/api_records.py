@@ -8,8 +8,9 @@ from the message alone.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
+
+from user_activity.file_formats import dump_canonical_json, loads
 
 Record = dict[str, Any]
 
@@ -46,7 +47,7 @@ def parse_json_body(source: str, status: int | None, content_type: str | None, b
             f"{source} did not return JSON: {describe_body(status, content_type, body)}"
         )
     try:
-        return json.loads(body)
+        return loads(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise InvalidCollection(
             f"{source} did not return valid JSON ({error}): "
@@ -108,5 +109,4 @@ def content_version(records: list[Record]) -> str:
 
     Keys are sorted, so a server that reorders fields does not make the data look new.
     """
-    canonical = json.dumps(records, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return hashlib.sha256(dump_canonical_json(records)).hexdigest()[:16]
