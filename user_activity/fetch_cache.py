@@ -60,4 +60,6 @@ class FetchCache:
 
     def save(self, collection: str, cached: CachedCollection) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path(collection), dump_json(asdict(cached)))
+        # not asdict(cached): that deep-copies every record (a second full copy at 1M posts)
+        value = {"records": cached.records, "pages": [asdict(page) for page in cached.pages]}
+        write_atomically(self.path(collection), dump_json(value))

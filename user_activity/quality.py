@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 Records = Sequence[Mapping[str, Any]]
@@ -112,6 +113,12 @@ def field_paths(records: Iterable[Mapping[str, Any]]) -> list[str]:
     `address.city` is a path of its own because the reports read nested fields; a list is one
     field, its items are not looked into.
     """
+    records = records if isinstance(records, list) else list(records)
+    if set(map(type, records)) <= {dict}:
+        value_types = set(map(type, chain.from_iterable(map(dict.values, records))))
+        if not any(issubclass(kind, Mapping) for kind in value_types):
+            # flat records (posts): the keys, gathered at C speed instead of a walk per record
+            return sorted({f"{key}" for key in set(chain.from_iterable(records))})
     paths: set[str] = set()
 
     def walk(value: Mapping[str, Any], prefix: str) -> None:
