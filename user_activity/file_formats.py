@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -60,26 +60,35 @@ def unguard_formula(value: str) -> str:
 _SAME_IN_ORJSON = frozenset({str, int, bool, type(None)})
 
 
+_CONTAINERS = frozenset({dict, list})
+
+
+def _children(dicts: list[dict], lists: list[list]) -> Iterator[Any]:
+    return chain(chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(lists))
+
+
 def _leaf_types(value: Any) -> set[type]:
     """The exact types of every non-container value in `value`, level by level.
 
     Each level is scanned with C-level map/chain, not a Python loop per value: a million records
-    take a fraction of a second. A dict or list subclass counts as a leaf (so it is not trusted).
+    take a fraction of a second, and a level is copied only when it holds containers. A dict or
+    list subclass counts as a leaf (so it is not trusted).
     """
     found: set[type] = set()
     level: list[Any] = [value]
-    while level:
+    while True:
         kinds = set(map(type, level))
-        found |= kinds - {dict, list}
-        nested: list[Iterable[Any]] = []
-        if dict in kinds:
-            dicts = level if kinds == {dict} else [item for item in level if type(item) is dict]
-            nested.append(chain.from_iterable(map(dict.values, dicts)))
-        if list in kinds:
-            lists = level if kinds == {list} else [item for item in level if type(item) is list]
-            nested.append(chain.from_iterable(lists))
-        level = list(chain.from_iterable(nested))
-    return found
+        found |= kinds - _CONTAINERS
+        dicts = level if kinds == {dict} else [item for item in level if type(item) is dict]
+        lists = level if kinds == {list} else [item for item in level if type(item) is list]
+        child_kinds = set(map(type, _children(dicts, lists)))
+        if not child_kinds & _CONTAINERS:
+            return found | child_kinds
+        if child_kinds <= _CONTAINERS:
+            level = list(_children(dicts, lists))
+        else:
+            level = [item for item in _children(dicts, lists) if type(item) in _CONTAINERS]
+            found |= child_kinds - _CONTAINERS
 
 
 def orjson_agrees(value: Any) -> bool:
