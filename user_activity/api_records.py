@@ -81,11 +81,13 @@ def validate_records(collection: str, records: list[Record], source: str) -> Non
         raise InvalidCollection(f"{source} returned no {collection}: nothing to report on")
     required = REQUIRED_FIELDS.get(collection, {"id": int})
     for index, record in enumerate(records):
-        where = f"{source} record {index} (id {record.get('id')!r})"
         for field, kind in required.items():
+            # the message is built only on failure: a million f-strings cost a second
             if field not in record:
+                where = f"{source} record {index} (id {record.get('id')!r})"
                 raise InvalidCollection(f"{where}: field {field!r} is missing")
             if not _has_kind(record[field], kind):
+                where = f"{source} record {index} (id {record.get('id')!r})"
                 raise InvalidCollection(
                     f"{where}: field {field!r} must be {_KIND_NAMES[kind]}, "
                     f"got {record[field]!r:.60}"
