@@ -429,10 +429,11 @@ def render(
         "",
         "Phases: load = process start to the run's first event (imports, code, run creation); "
         "plan = to RUN_START; steps = RUN_START to RUN_SUCCESS; exit = to process exit. "
-        "Per asset: the STEP_SUCCESS duration (inputs, compute, output written).",
+        "Per asset: the STEP_SUCCESS duration (inputs, compute, output written); checks: the "
+        "sum of the asset check steps' durations.",
         "",
-        "| size | contender | load | plan | steps | exit | " + " | ".join(ASSETS) + " |",
-        "|---|---|---|---|---|---|" + "---|" * len(ASSETS),
+        "| size | contender | load | plan | steps | exit | " + " | ".join(ASSETS) + " | checks |",
+        "|---|---|---|---|---|---|" + "---|" * (len(ASSETS) + 1),
     ]
     for result in results:
         for name, runs in result.samples.items():
@@ -443,6 +444,8 @@ def render(
                 f"{_median([s.steps[a] for s in runs]):.2f}" if a in runs[0].steps else "–"
                 for a in ASSETS
             ]
+            checks = [sum(t for step, t in s.steps.items() if step not in ASSETS) for s in runs]
+            steps.append(f"{_median(checks):.2f}" if name != "floor" else "–")
             lines.append(f"| {result.size.label} | {name} | " + " | ".join(phases + steps) + " |")
     lines += [
         "",

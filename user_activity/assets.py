@@ -37,6 +37,10 @@ COLUMN_DESCRIPTIONS = {
     "posts_count": "number of posts whose userId is this user",
 }
 _SCHEMA_TYPE_NAMES = {int: "int", str: "string"}
+# A list of JSON records, as asset and check inputs declare it. Deliberately `Any` for Dagster:
+# an input annotated `list[dict[str, Any]]` is type-checked element by element and value by value
+# (17 s of a 1,000,000-post run). The records were validated when fetched (`api_records`).
+Records = Any
 
 
 def table_schema(columns: dict[str, type]) -> dg.TableSchema:
@@ -221,9 +225,7 @@ def raw_posts(
     owners=OWNERS,
     code_version="1",
 )
-def post_counts(
-    context: dg.AssetExecutionContext, raw_posts: list[dict[str, Any]]
-) -> dg.MaterializeResult:
+def post_counts(context: dg.AssetExecutionContext, raw_posts: Records) -> dg.MaterializeResult:
     """Posts per author: one `{user_id, posts_count}` per distinct `userId`, sorted by user_id."""
     with logged_step(context.run.run_id, "post_counts", context.log) as log:
         counts = count_posts(raw_posts)
@@ -250,8 +252,8 @@ def post_counts(
 )
 def user_activity(
     context: dg.AssetExecutionContext,
-    raw_users: list[dict[str, Any]],
-    post_counts: list[dict[str, Any]],
+    raw_users: Records,
+    post_counts: Records,
 ) -> dg.MaterializeResult:
     """Every user with their post count (0 when none), sorted by user_id.
 
@@ -296,7 +298,7 @@ def user_activity(
 def top_users(
     context: dg.AssetExecutionContext,
     config: TopUsersConfig,
-    user_activity: list[dict[str, Any]],
+    user_activity: Records,
 ) -> dg.MaterializeResult:
     """The `top_n` most active users, most posts first, then lowest user_id, with their rank."""
     with logged_step(context.run.run_id, "top_users", context.log) as log:

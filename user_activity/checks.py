@@ -9,15 +9,13 @@ asset), only what is built from them is held back.
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import dagster as dg
 
 from user_activity import quality
 from user_activity.app_log import logged_step
-from user_activity.assets import FIELDS_KEY, raw_posts, raw_users, top_users, user_activity
+from user_activity.assets import FIELDS_KEY, Records, raw_posts, raw_users, top_users, user_activity
 
-Records = list[dict[str, Any]]
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
 

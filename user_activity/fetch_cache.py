@@ -2,8 +2,9 @@
 
 One JSON file per collection: the records and, for each page fetched, its URL, `ETag`,
 `Last-Modified` and record count, so a refresh can ask "changed since?" page by page and rebuild
-the collection from the cache on a 304. It is written only after a whole fetch passed
-validation, atomically, so it always holds a complete good collection.
+the collection from the cache on a 304; and the records' data version, so a refresh where every
+page is not modified neither hashes nor rewrites a million records again. It is written only
+after a whole fetch passed validation, atomically, so it always holds a complete good collection.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class CachedPage:
 class CachedCollection:
     records: list[dict[str, Any]]
     pages: list[CachedPage] = field(default_factory=list)
+    data_version: str | None = None  # content_version(records); None in older cache files
 
     def page(self, url: str) -> tuple[CachedPage, list[dict[str, Any]]] | None:
         """The cached page fetched from `url`, with its records."""
@@ -53,11 +55,19 @@ class FetchCache:
         try:
             value = load_json(path.read_bytes(), str(path))
             return CachedCollection(
-                records=value["records"], pages=[CachedPage(**page) for page in value["pages"]]
+                records=value["records"],
+                pages=[CachedPage(**page) for page in value["pages"]],
+                data_version=value.get("data_version"),
             )
         except (OSError, FileFormatError, KeyError, TypeError):
             return None
 
     def save(self, collection: str, cached: CachedCollection) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path(collection), dump_json(asdict(cached)))
+        # not asdict(cached): that deep-copies every record (a second full copy at 1M posts)
+        value = {
+            "records": cached.records,
+            "pages": [asdict(page) for page in cached.pages],
+            "data_version": cached.data_version,
+        }
+        write_atomically(self.path(collection), dump_json(value))

@@ -8,10 +8,15 @@ Files are replaced atomically and left alone when their bytes would not change (
 `atomic_files`); each materialization says which in its `unchanged` metadata. CSV text cells
 that a spreadsheet would run as formulas are guarded on writing and unguarded on reading (see
 `file_formats`), so an asset loaded from a CSV gets exactly the values that were stored.
+
+A JSON file this process wrote or read is remembered with its value until the file changes, so
+in-process steps that read the same upstream asset (post_counts and three checks read raw_posts)
+share one value instead of each parsing the file again. See `RecentValues`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -21,7 +26,7 @@ from pydantic import Field
 from upath import UPath
 
 from user_activity.app_log import AppLog
-from user_activity.atomic_files import exclusive, replace_files
+from user_activity.atomic_files import exclusive, is_local, replace_files
 from user_activity.atomic_files import write_atomically as write_atomically  # re-exported
 from user_activity.file_formats import dump_csv, dump_json, load_csv, load_json
 
@@ -82,6 +87,43 @@ def _write_and_log(context: dg.OutputContext, files: Mapping[UPath, bytes]) -> d
     return written
 
 
+class RecentValues:
+    """The last value written to or read from each local file, while the file is unchanged.
+
+    A value is handed out only while the file still has the identity (device, inode, size,
+    mtime) it had when the value was stored, so a file replaced or edited by anyone is read
+    again. The value is shared, not copied: the pipeline's steps never mutate their inputs.
+    Only values that decoding the file would give back exactly belong here (JSON records do).
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[tuple[int, int, int, int], Any]] = {}
+
+    @staticmethod
+    def _identity(path: UPath) -> tuple[int, int, int, int] | None:
+        if not is_local(path):
+            return None
+        try:
+            stat = os.stat(os.fspath(path.path))
+        except OSError:
+            return None
+        return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+    def remember(self, path: UPath, value: Any) -> None:
+        identity = self._identity(path)
+        if identity is None:
+            self._values.pop(str(path), None)
+        else:
+            self._values[str(path)] = (identity, value)
+
+    def get(self, path: UPath) -> tuple[bool, Any]:
+        """(True, value) if `path` is unchanged since `value` was remembered, else (False, None)."""
+        entry = self._values.get(str(path))
+        if entry is None or entry[0] != self._identity(path):
+            return False, None
+        return True, entry[1]
+
+
 class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
     """Base: one file per asset in `base_dir`, encoded by the subclass."""
 
@@ -135,11 +177,25 @@ class JsonIOManager(RecordsIOManager):
     extension: ClassVar[str] = ".json"
     file_metadata_key: ClassVar[str] = "json_file"
 
+    # one per process: the IO manager object itself is rebuilt for every step
+    recent: ClassVar[RecentValues] = RecentValues()
+
     def encode(self, context: dg.OutputContext, obj: Any) -> bytes:
         return dump_json(obj)
 
     def decode(self, context: dg.InputContext, data: bytes, source: str) -> Any:
         return load_json(data, source)
+
+    def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
+        super().dump_to_path(context, obj, path)
+        self.recent.remember(path, obj)
+
+    def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
+        known, value = self.recent.get(path)
+        if not known:
+            value = super().load_from_path(context, path)
+            self.recent.remember(path, value)
+        return value
 
 
 class CsvIOManager(RecordsIOManager):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import methodcaller
 from typing import Any
 
 Records = Sequence[Mapping[str, Any]]
@@ -27,6 +29,19 @@ class Verdict:
 
 def _examples(values: Iterable[Any]) -> list[Any]:
     return list(values)[:EXAMPLES]
+
+
+# record.get(field) for many records at C speed (map over a million posts, no Python loop)
+_GET_ID = methodcaller("get", "id")
+_GET_USER_ID = methodcaller("get", "userId")
+
+
+def _all_known(posts: Records, known: set[Any]) -> bool:
+    """Whether every post's userId is in `known` (the usual case, checked at C speed)."""
+    try:
+        return known.issuperset(map(_GET_USER_ID, posts))
+    except TypeError:  # an unhashable userId: the slow path reports it
+        return False
 
 
 def _sorted(values: Iterable[Any]) -> list[Any]:
@@ -57,9 +72,11 @@ def not_empty(records: Records, collection: str) -> Verdict:
 
 def ids_unique(records: Records, collection: str) -> Verdict:
     """Every record has an `id` and no two records share one."""
-    missing = [index for index, record in enumerate(records, 1) if record.get("id") is None]
-    counts = Counter(record["id"] for record in records if record.get("id") is not None)
-    duplicates = _sorted(value for value, count in counts.items() if count > 1)
+    ids = list(map(_GET_ID, records))
+    missing = [index for index, value in enumerate(ids, 1) if value is None] if None in ids else []
+    counts = Counter(value for value in ids if value is not None) if missing else Counter(ids)
+    all_distinct = len(counts) == len(ids) - len(missing)
+    duplicates = [] if all_distinct else _sorted(v for v, count in counts.items() if count > 1)
     extra = sum(counts[value] - 1 for value in duplicates)
     metadata = {
         "rows": len(records),
@@ -88,7 +105,8 @@ def ids_unique(records: Records, collection: str) -> Verdict:
 def posts_by_known_users(users: Records, posts: Records) -> Verdict:
     """Posts whose userId matches no user; they are left out of the reports."""
     known = {user.get("id") for user in users}
-    orphans = [post for post in posts if post.get("userId") not in known]
+    all_known = _all_known(posts, known)
+    orphans = [] if all_known else [post for post in posts if post.get("userId") not in known]
     unknown_users = _sorted({post.get("userId") for post in orphans})
     metadata = {
         "orphan_posts": len(orphans),
@@ -112,6 +130,12 @@ def field_paths(records: Iterable[Mapping[str, Any]]) -> list[str]:
     `address.city` is a path of its own because the reports read nested fields; a list is one
     field, its items are not looked into.
     """
+    records = records if isinstance(records, list) else list(records)
+    if set(map(type, records)) <= {dict}:
+        value_types = set(map(type, chain.from_iterable(map(dict.values, records))))
+        if not any(issubclass(kind, Mapping) for kind in value_types):
+            # flat records (posts): the keys, gathered at C speed instead of a walk per record
+            return sorted({f"{key}" for key in set(chain.from_iterable(records))})
     paths: set[str] = set()
 
     def walk(value: Mapping[str, Any], prefix: str) -> None:
@@ -192,7 +216,10 @@ def every_post_counted(activity: Records, users: Records, posts: Records) -> Ver
     """sum(posts_count) + posts by unknown users == number of posts."""
     known = {user["id"] for user in users}
     counted = sum(row["posts_count"] for row in activity)
-    orphans = sum(1 for post in posts if post.get("userId") not in known)
+    if _all_known(posts, known):
+        orphans = 0
+    else:
+        orphans = sum(1 for post in posts if post.get("userId") not in known)
     metadata = {"posts": len(posts), "counted_posts": counted, "orphan_posts": orphans}
     if counted + orphans == len(posts):
         return Verdict(

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -55,10 +56,11 @@ class Fetched:
     validators: list[CachedPage] = field(default_factory=list)  # per page, for the cache
     requests: int = 1  # HTTP requests made (or files read) for this collection
     retries: int = 0  # of those, repeats after a failed attempt
+    known_version: str | None = None  # the cache's data version when every page was a 304
 
-    @property
+    @cached_property  # hashing a million records takes a while: once per Fetched
     def data_version(self) -> str:
-        return content_version(self.records)
+        return self.known_version or content_version(self.records)
 
 
 class JsonPlaceholderResource(dg.ConfigurableResource):
@@ -163,6 +165,7 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 on_retry(note)
 
         client = self.client(count_retry)
+        cached = None
         try:
             if cache_policy == "cache-only":
                 fetched = self._from_cache(collection, cache)
@@ -176,8 +179,19 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 reject_repeated_ids(fetched.records, fetched.url)
         except (InvalidCollection, PagingError) as error:
             raise ApiError(client.scrub(str(error))) from None
-        if cache is not None and fetched.source != "cache":
-            cache.save(collection, CachedCollection(fetched.records, fetched.validators))
+        unchanged = (
+            cached is not None
+            and fetched.source == "not modified"
+            and fetched.validators == cached.pages
+            and cached.data_version is not None
+        )
+        if unchanged:
+            # the cache already holds exactly these pages: no second hash, no rewrite
+            fetched = replace(fetched, known_version=cached.data_version)
+        elif cache is not None and fetched.source != "cache":
+            version = fetched.data_version
+            cache.save(collection, CachedCollection(fetched.records, fetched.validators, version))
+            fetched = replace(fetched, known_version=version)
         return replace(
             fetched,
             seconds=round(time.perf_counter() - started, 3),
@@ -195,7 +209,16 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 f"{cache.path(collection)}: run once with cache policy refresh or force"
             )
         return Fetched(
-            cached.records, str(cache.path(collection)), None, 0, 0.0, 0, 0, "cache", requests=0
+            cached.records,
+            str(cache.path(collection)),
+            None,
+            0,
+            0.0,
+            0,
+            0,
+            "cache",
+            requests=0,
+            known_version=cached.data_version,
         )
 
     def _from_folder(self, collection: str, folder: Path) -> Fetched:

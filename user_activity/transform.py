@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 Record = dict[str, Any]
@@ -29,7 +30,7 @@ TOP_USERS_COLUMNS: dict[str, type] = {"rank": int, **USER_ACTIVITY_COLUMNS}
 
 def count_posts(posts: Iterable[Mapping[str, Any]]) -> list[Record]:
     """Posts per author, one record per distinct userId, sorted by user_id."""
-    counts = Counter(post["userId"] for post in posts)
+    counts = Counter(map(itemgetter("userId"), posts))  # C speed: no Python loop per post
     return [{"user_id": uid, "posts_count": counts[uid]} for uid in sorted(counts)]
 
 

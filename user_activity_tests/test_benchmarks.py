@@ -30,7 +30,6 @@ from benchmarks.run import (
     run_size,
 )
 from benchmarks.serve import ServerProcess
-from user_activity.definitions import defs
 from user_activity_tests.conftest import REAL_DATA
 from user_activity_tests.expected import REAL_TOP_USERS_CSV, REAL_USER_ACTIVITY_CSV
 from user_activity_tests.fake_api import FakeApi
@@ -39,6 +38,21 @@ pytestmark = pytest.mark.benchmark
 
 TINY_USERS, TINY_POSTS = 10, 300
 # Posts per user id 1..10 at seed 7: skewed, users 3 and 5 tied at the top, user 6 silent.
+# the asset checks' step keys in the event log: <asset>_<check>
+CHECK_STEPS = [
+    "raw_posts_post_ids_unique",
+    "raw_posts_posts_by_known_users",
+    "raw_posts_posts_schema_unchanged",
+    "raw_users_user_ids_unique",
+    "raw_users_users_not_empty",
+    "raw_users_users_schema_unchanged",
+    "top_users_top_users_cut_keeps_ties",
+    "top_users_top_users_ordered",
+    "top_users_top_users_ranks_consistent",
+    "top_users_top_users_size_matches_top_n",
+    "user_activity_every_post_counted",
+    "user_activity_one_row_per_user",
+]
 TINY_COUNTS = [41, 21, 50, 24, 50, 0, 27, 35, 30, 22]
 
 
@@ -204,16 +218,12 @@ def test_benchmark_measures_every_contender(tiny_benchmark):
         # every contender is a Python process of at least ~10 MiB; the tree holds the largest
         assert sample.peak_rss >= sample.largest_rss > 10 * 2**20, name
     pipeline, floor_run = result.samples["pipeline"][0], result.samples["floor"][0]
-    # every asset's step, and one step per asset check (`<asset>_<check>`)
-    check_steps = sorted(
-        f"{key.asset_key.to_user_string()}_{key.name}"
-        for key in defs.resolve_asset_graph().asset_check_keys
-    )
-    assert sorted(pipeline.steps) == sorted([*ASSETS, *check_steps])
+    # every asset and every asset check (a step of its own, named <asset>_<check>)
+    assert sorted(pipeline.steps) == sorted([*ASSETS, *CHECK_STEPS])
     assert list(floor_run.steps) == ["constant"]
     assert list(pipeline.phases) == list(PHASES)
     # a step shorter than the 20 ms sampling interval may have no sample of its own: 0
-    assert sorted(pipeline.step_rss) == sorted([*ASSETS, *check_steps])
+    assert sorted(pipeline.step_rss) == sorted([*ASSETS, *CHECK_STEPS])
     assert all(0 <= rss <= pipeline.peak_rss for rss in pipeline.step_rss.values())
     assert all(seconds > 0 for seconds in pipeline.phases.values())
     assert result.samples["reference"][0].steps == {}
@@ -249,3 +259,10 @@ def test_benchmark_report(tiny_benchmark):
         f"| tiny | 2: pipeline / reference, peak RSS | {rss_ratio:.2f} | – |",
     ]
     assert "- tiny: the pipeline and the reference wrote the same bytes in all six files" in lines
+    header = (
+        "| size | contender | load | plan | steps | exit | " + " | ".join(ASSETS) + " | checks |"
+    )
+    phase_rows = lines[lines.index(header) + 2 : lines.index(header) + 4]
+    pipeline_steps = result.samples["pipeline"][0].steps
+    checks = sum(pipeline_steps[step] for step in CHECK_STEPS)
+    assert [row.split(" | ")[-1] for row in phase_rows] == ["– |", f"{checks:.2f} |"]

@@ -2,6 +2,7 @@
 
 import json
 
+from user_activity.api_records import content_version
 from user_activity.fetch_cache import CachedCollection, CachedPage, FetchCache
 from user_activity_tests.fake_api import Scripted
 from user_activity_tests.test_resources import JSON, failure, fetch
@@ -120,3 +121,28 @@ def test_an_unreadable_cache_is_no_cache(tmp_path):
     assert cache.load("users") == cached
     assert cached.page("u1") == (cached.pages[0], [{"id": 1}, {"id": 2}])
     assert cached.page("u2") is None
+
+
+def test_a_refresh_with_every_page_not_modified_keeps_the_cache_file(api, real_data, tmp_path):
+    first = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    path = tmp_path / "posts.json"
+    stored = json.loads(path.read_text())
+    assert stored["data_version"] == first.data_version == content_version(real_data["posts"])
+    before = path.stat()
+    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    assert (again.source, again.not_modified) == ("not modified", 3)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert again.data_version == first.data_version
+
+
+def test_a_cache_without_a_data_version_is_hashed_and_rewritten(api, real_data, tmp_path):
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    path = tmp_path / "users.json"
+    stored = json.loads(path.read_text())
+    del stored["data_version"]  # a cache file written before the version was stored
+    path.write_text(json.dumps(stored))
+    again = fetch(api.url, "users", cache_dir=str(tmp_path))
+    assert again.source == "not modified"
+    assert again.data_version == content_version(real_data["users"])
+    assert json.loads(path.read_text())["data_version"] == again.data_version
