@@ -14,7 +14,10 @@ import dagster as dg
 
 from user_activity import quality
 from user_activity.app_log import logged_step
-from user_activity.assets import FIELDS_KEY, Records, raw_posts, raw_users, top_users, user_activity
+from user_activity.assets import FIELDS_KEY, Records, top_users, user_activity
+
+raw_users = dg.AssetKey("raw_users")
+raw_posts = dg.AssetKey("raw_posts")
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN

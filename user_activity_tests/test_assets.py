@@ -227,7 +227,7 @@ def test_top_n_below_one_fails_before_any_fetch(api, project_env, monkeypatch, t
     assert not result.success
     assert api.requests == []
     assert not (project_env / "data").exists()
-    failure = result.failure_data_for_node("raw_users")
+    failure = result.failure_data_for_node("raw_collections")
     assert failure.error.message.startswith(
         f"dagster._core.definitions.events.Failure: Invalid run config for top_users: "
         f"top_n input should be greater than or equal to 1 (got {top_n})"

@@ -74,8 +74,7 @@ def materialize(instance, definitions, run_config=None):
 
 
 RAW = [
-    assets.raw_users,
-    assets.raw_posts,
+    assets.raw_collections,
     checks.users_not_empty,
     checks.user_ids_unique,
     checks.post_ids_unique,
@@ -160,7 +159,7 @@ def test_duplicate_ids_fail_the_checks():
 
 
 def test_schema_drift_warns_against_the_previous_materialization(source):
-    drift = [assets.raw_users, checks.users_schema_unchanged]
+    drift = [assets.raw_collections, checks.users_schema_unchanged]
     with dg.DagsterInstance.ephemeral() as instance:
         source(SMALL_USERS, SMALL_POSTS)
         first = materialize(instance, drift)
@@ -235,8 +234,7 @@ def test_user_activity_checks_fail_on_a_broken_report(source):
     # user 1 twice, user 2 missing: 3 + 3 + 3 + 0 = 9 counted, plus 2 orphans > 9 posts
     broken = [SMALL_USER_ACTIVITY[0], SMALL_USER_ACTIVITY[0], *SMALL_USER_ACTIVITY[2:]]
     definitions = [
-        assets.raw_users,
-        assets.raw_posts,
+        assets.raw_collections,
         stand_in("user_activity", broken),
         checks.one_row_per_user,
         checks.every_post_counted,

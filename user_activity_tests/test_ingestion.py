@@ -98,9 +98,9 @@ def test_a_failed_fetch_leaves_every_file_as_it_was(api, project_env, monkeypatc
     api.script(path, *responses)
     result = run(api, monkeypatch, instance)
     assert not result.success
-    node = "raw_users" if path == "/users" else "raw_posts"
     expected = MESSAGES[case].format(url=api.url)
-    assert error_message(result, node).startswith(
+    # both collections are fetched in one step, raw_collections
+    assert error_message(result, "raw_collections").startswith(
         f"dagster._core.definitions.events.Failure: {expected}\n"
     )
     after = snapshot(data)
@@ -113,6 +113,33 @@ def test_a_failed_fetch_leaves_every_file_as_it_was(api, project_env, monkeypatc
     error = next(line for line in read_log(project_env) if line["event"] == "error")
     assert error["run_id"] == result.run_id
     assert error["message"].endswith(f"s: Failure: {expected}")
+
+
+@pytest.mark.parametrize("failing", ["/users", "/posts"])
+def test_a_failed_fetch_keeps_the_other_collection_even_when_it_changed(
+    api, project_env, monkeypatch, real_data, failing
+):
+    instance = dg.DagsterInstance.ephemeral()
+    assert run(api, monkeypatch, instance).success
+    data = project_env / "data"
+    before = snapshot(data)
+    # upstream changes both collections, and one of the two fetches fails
+    api.reset(
+        {
+            "users": [{**user, "name": user["name"] + " Jr."} for user in real_data["users"]],
+            "posts": [{**post, "title": "edited"} for post in real_data["posts"]],
+        }
+    )
+    api.script(failing, Scripted(404, b"{}", JSON))
+    assert not run(api, monkeypatch, instance).success
+
+    # both are fetched and validated in one step before either file is written; only the
+    # fetch cache may hold a collection that arrived whole (it is the last good response)
+    def published(files: dict[str, bytes]) -> dict[str, bytes]:
+        return {name: data for name, data in files.items() if not name.startswith(".cache/")}
+
+    assert sorted(published(before)) == OUTPUT_FILES
+    assert published(snapshot(data)) == published(before)
 
 
 def test_retries_are_logged_as_warnings(api, project_env, monkeypatch):
@@ -145,7 +172,7 @@ def test_the_token_never_shows_in_app_log_event_log_or_run_config(api, project_e
     )
     bad = run(api, monkeypatch, instance)
     assert not bad.success
-    assert "invalid token ***" in error_message(bad, "raw_users")
+    assert "invalid token ***" in error_message(bad, "raw_collections")
     log_text = (project_env / "logs" / "app.log").read_text()
     assert "token *** is rate limited" in log_text  # the retry warning, scrubbed
     assert TOKEN not in log_text
@@ -198,11 +225,7 @@ def test_cache_policy_from_run_config_and_env(api, project_env, monkeypatch):
     instance = dg.DagsterInstance.ephemeral()
     assert run(api, monkeypatch, instance).success
     api.reset()
-    cache_only = {
-        "ops": {
-            name: {"config": {"cache_policy": "cache-only"}} for name in ("raw_users", "raw_posts")
-        }
-    }
+    cache_only = {"ops": {"raw_collections": {"config": {"cache_policy": "cache-only"}}}}
     assert run(api, monkeypatch, instance, cache_only).success
     assert api.requests == []
     monkeypatch.setenv("USER_ACTIVITY_CACHE_POLICY", "force")
@@ -217,7 +240,7 @@ def test_cache_only_without_a_cache_fails_and_writes_nothing(api, project_env, m
     assert not result.success
     assert api.requests == []
     cache = project_env / "data" / ".cache"
-    assert error_message(result, "raw_users").startswith(
+    assert error_message(result, "raw_collections").startswith(
         "dagster._core.definitions.events.Failure: cache policy cache-only, but there is no usable "
         f"cached users at {cache}/users.json: run once with cache policy refresh or force\n"
     )
@@ -225,11 +248,11 @@ def test_cache_only_without_a_cache_fails_and_writes_nothing(api, project_env, m
 
 
 def test_unknown_cache_policy_in_run_config_fails_before_fetching(api, project_env, monkeypatch):
-    config = {"ops": {"raw_users": {"config": {"cache_policy": "offline"}}}}
+    config = {"ops": {"raw_collections": {"config": {"cache_policy": "offline"}}}}
     result = run(api, monkeypatch, dg.DagsterInstance.ephemeral(), config)
     assert not result.success
-    assert error_message(result, "raw_users").startswith(
-        "dagster._core.definitions.events.Failure: Invalid run config for raw_users: "
+    assert error_message(result, "raw_collections").startswith(
+        "dagster._core.definitions.events.Failure: Invalid run config for raw_collections: "
         "cache_policy must be one of refresh, force, cache-only, got 'offline'\n"
     )
-    assert [r.path for r in api.requests] == ["/posts"]
+    assert api.requests == []  # checked before the first fetch
