@@ -10,7 +10,9 @@ Each contender is a cold process started the way a user starts it, against one l
 - `pipeline`: `dagster job execute` of `user_activity_job` with an empty data folder (no cache);
 - `pipeline-warm`: the same job run twice in one data folder, the second run timed: with
   conditional requests, a 304 refresh of unchanged data;
-- `reference`: `benchmarks/reference.py`, the plain script the pipeline replaces.
+- `reference`: `benchmarks/reference.py`, the plain script the pipeline replaces;
+- `minimal`: `benchmarks/minimal.py`, only the download, parse and write of users and posts that
+  any implementation must do, without Dagster: `floor + minimal` is a lower bound of the job.
 Runs alternate (repetition r starts with contender r mod n), so drift of a shared machine falls
 on every contender alike. See `measure` for what each number means.
 """
@@ -53,7 +55,7 @@ DAGSTER = str(Path(sys.executable).with_name("dagster"))
 ASSETS = ("raw_collections", "post_counts", "user_activity", "top_users")
 # The folders each run gets of its own; a setting that adds one (a cache folder) belongs here.
 RUN_FOLDERS = {"USER_ACTIVITY_DATA_DIR": "data", "USER_ACTIVITY_LOG_DIR": "logs"}
-CONTENDERS = ("floor", "pipeline", "pipeline-warm", "reference")
+CONTENDERS = ("floor", "pipeline", "pipeline-warm", "reference", "minimal")
 LARGE = 100_000  # posts; from here on 3 runs are enough, below 5
 SAMPLE_SECONDS = 0.02
 RESCAN_SECONDS = 0.25
@@ -272,8 +274,8 @@ def run_contender(setup: Setup, contender: str, repetition: int) -> Sample:
         module, job = "user_activity.definitions", "user_activity_job"
         warm = contender == "pipeline-warm"
         return _dagster_run(setup, contender, folder, module, job, warm_up=warm)
-    if contender == "reference":
-        command = [sys.executable, str(PROJECT / "benchmarks" / "reference.py")]
+    if contender in ("reference", "minimal"):
+        command = [sys.executable, str(PROJECT / "benchmarks" / f"{contender}.py")]
         command += [setup.url, str(folder / "data")]
         return measure(command, setup.env, folder, setup.timeout)
     raise ValueError(f"unknown contender {contender!r}; choose from {', '.join(CONTENDERS)}")
@@ -294,11 +296,11 @@ def output_files() -> list[str]:
     )
 
 
-def compare_outputs(left: Path, right: Path) -> list[str]:
-    """The job's output files that differ (or are missing) between two data folders."""
+def compare_outputs(left: Path, right: Path, names: Sequence[str] | None = None) -> list[str]:
+    """The job's output files (or `names`) that differ or are missing between two folders."""
     return [
         name
-        for name in output_files()
+        for name in names or output_files()
         if not (left / name).exists()
         or not (right / name).exists()
         or (left / name).read_bytes() != (right / name).read_bytes()
@@ -310,6 +312,7 @@ class SizeResult:
     size: Size
     samples: dict[str, list[Sample]]
     differences: list[str] | None  # pipeline vs reference output files; None: not compared
+    minimal_differences: list[str] | None = None  # minimal vs reference users/posts.json
 
 
 def run_size(
@@ -344,7 +347,14 @@ def run_size(
         differences = compare_outputs(
             _run_dir(setup, "pipeline", 0) / "data", _run_dir(setup, "reference", 0) / "data"
         )
-    return SizeResult(size, samples, differences)
+    minimal_differences = None
+    if "minimal" in contenders and "reference" in contenders:
+        minimal_differences = compare_outputs(
+            _run_dir(setup, "minimal", 0) / "data",
+            _run_dir(setup, "reference", 0) / "data",
+            ["posts.json", "users.json"],
+        )
+    return SizeResult(size, samples, differences, minimal_differences)
 
 
 # ---- the report -------------------------------------------------------------------------------
@@ -487,6 +497,13 @@ def render(
         else:
             verdict = "the pipeline and the reference wrote the same bytes in all six files"
         lines.append(f"- {result.size.label}: {verdict}")
+        if result.minimal_differences is not None:
+            same = not result.minimal_differences
+            verdict = "the same bytes" if same else "DIFFERENT bytes"
+            lines.append(
+                f"- {result.size.label}: minimal and reference wrote {verdict} in users.json and "
+                "posts.json"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -513,6 +530,12 @@ def targets(result: SizeResult) -> list[tuple[str, str, str]]:
                 [getattr(s, measure_name) for s in result.samples[bottom]]
             )
             rows.append((f"{number}: {what}", f"{ratio:.2f}", goal if where == at else "–"))
+    wall = {name: _median([s.wall for s in runs]) for name, runs in result.samples.items() if runs}
+    if {"floor", "minimal", "reference"} <= wall.keys():
+        # what no Dagster job can beat: Dagster's own cost plus the unavoidable work
+        bound = (wall["floor"] + wall["minimal"]) / wall["reference"]
+        what = "2: lower bound, (floor + minimal) / reference, time"
+        rows.append((what, f"{bound:.2f}", "≤ 0.5" if at == "1m" else "–"))
     return rows
 
 
@@ -536,7 +559,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     quick = not args.full and args.sizes is None
     sizes = [parse_size(s) for s in (args.sizes or ("real,1m" if args.full else "real")).split(",")]
     default_contenders = (
-        "floor,pipeline,pipeline-warm,reference" if args.full else "floor,pipeline,reference"
+        "floor,pipeline,pipeline-warm,reference,minimal" if args.full else "floor,pipeline,reference"
     )
     contenders = (args.contenders or default_contenders).split(",")
     for name in contenders:
