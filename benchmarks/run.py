@@ -558,9 +558,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     quick = not args.full and args.sizes is None
     sizes = [parse_size(s) for s in (args.sizes or ("real,1m" if args.full else "real")).split(",")]
-    default_contenders = (
-        "floor,pipeline,pipeline-warm,reference,minimal" if args.full else "floor,pipeline,reference"
-    )
+    default_contenders = "floor,pipeline,reference"
+    if args.full:
+        default_contenders = "floor,pipeline,pipeline-warm,reference,minimal"
     contenders = (args.contenders or default_contenders).split(",")
     for name in contenders:
         if name not in CONTENDERS:
