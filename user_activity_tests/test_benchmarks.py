@@ -156,6 +156,9 @@ def test_server_process_pages_like_the_live_service(tiny_data):
             timeout=10,
         )
         everything = requests.get(f"{url}/users", timeout=10)
+        # only what it prepared is kept (gzipped), so an unprepared request finds nothing
+        unprepared = requests.get(f"{url}/posts?_page=2&_limit=50", timeout=10)
+    assert unprepared.status_code == 404
     assert page.status_code == 200
     assert [post["id"] for post in page.json()] == list(range(101, 201))
     assert page.headers["X-Total-Count"] == "300"
