@@ -369,6 +369,18 @@ def test_every_check_runs_in_the_job_and_holds_on_the_real_data(api, project_env
             "left_out": 5,
             "left_out_user_ids": [6, 7, 8, 9, 10],
         }
+        # Dagster's log gets each check's result, but not the starts and ends of the project's
+        # steps (Dagster's STEP_START/STEP_SUCCESS say that; app.log has them, below)
+        messages = [
+            entry.user_message
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is None
+        ]
+        assert (
+            "top_users check top_users_ordered passed: ordered by posts (most first), then "
+            "user_id" in messages
+        )
+        assert [m for m in messages if m.endswith(": started") or ": finished in " in m] == []
     lines = [
         json.loads(line) for line in (project_env / "logs" / "app.log").read_text().splitlines()
     ]
