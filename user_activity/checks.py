@@ -62,10 +62,13 @@ def _result(
         level = logging.INFO
         if not verdict.passed:
             level = logging.ERROR if severity == ERROR else logging.WARNING
+        # A pass goes to app.log only: Dagster's own check evaluation event already shows it
+        # (each log message is one more row in the instance's event log).
         log.event(
             level,
             "check_result",
             f"{asset} check {rule.name} {outcome}: {verdict.message}",
+            to_dagster=not verdict.passed,
             passed=verdict.passed,
             severity=severity.value,
             **verdict.metadata,
