@@ -10,8 +10,8 @@ that a spreadsheet would run as formulas are guarded on writing and unguarded on
 `file_formats`), so an asset loaded from a CSV gets exactly the values that were stored.
 
 A JSON file this process wrote or read is remembered with its value until the file changes, so
-in-process steps that read the same upstream asset (post_counts and three checks read raw_posts)
-share one value instead of each parsing the file again. See `RecentValues`.
+in-process steps that read the same upstream asset (post_counts and three check steps read
+raw_posts) share one value instead of each parsing the file again. See `RecentValues`.
 """
 
 from __future__ import annotations
