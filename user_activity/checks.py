@@ -7,12 +7,16 @@ files of the checked asset itself are already on disk by then (Dagster checks ru
 asset), only what is built from them is held back.
 
 Each rule is one entry of a table below (name, severity, description, the assets it reads, the
-verdict), and the rules of one asset run together in one step, a `@dg.multi_asset_check`: a step
-costs Dagster ~0.05 s of events and planning whatever it does, so twelve single-check steps were
-most of a real-data run's step time. Each check keeps its own key, description, blocking flag and
-severity, its own result in the UI and its own app.log lines, and can still be run alone from the
-UI (`can_subset`). `posts_by_known_users` is a step of its own: it reads `raw_users`, so a failed
-`raw_users` check holds it back, and in `raw_posts`' step it would hold back `post_ids_unique`.
+verdict), and the rules of one asset run together in one step, a `@dg.multi_asset_check`: every
+step and every input it loads costs Dagster rows in the instance's event log whatever the step
+does, and twelve single-check steps were half of a real-data run's step time. Each check keeps
+its own key, description, blocking flag and severity, its own result in the UI and its own
+app.log lines, and can still be run alone from the UI (`can_subset`).
+
+`posts_by_known_users` is a step of its own. Dagster holds a step back when an input's blocking
+checks fail (and a failed step holds back all of its outputs): it reads `raw_users`, so a failed
+`raw_users` check must stop it, but in `raw_posts`' step it would stop `post_ids_unique` with
+it, and `post_counts` after that.
 """
 
 import logging
