@@ -62,30 +62,43 @@ def source(project_env: Path, monkeypatch: pytest.MonkeyPatch):
     return write
 
 
-def materialize(instance, definitions, run_config=None):
+def materialize(instance, definitions, only=None):
+    """Materializes the assets and runs the checks among `definitions`; `only` names the checks
+    to run (a subset of the checks' steps, as when one check is run from the UI)."""
     resources = build_definitions(Settings.from_env()).resources
+    selection = None
+    if only is not None:
+        keys = [
+            spec.key
+            for definition in definitions
+            if isinstance(definition, dg.AssetChecksDefinition)
+            for spec in definition.check_specs
+            if spec.name in only
+        ]
+        assert sorted(key.name for key in keys) == sorted(only)
+        selection = dg.AssetSelection.all().without_checks() | dg.AssetSelection.checks(*keys)
     return dg.materialize(
         definitions,
         instance=instance,
         resources=resources,
-        run_config=run_config,
+        selection=selection,
         raise_on_error=False,
     )
 
 
 RAW = [
     assets.raw_collections,
-    checks.users_not_empty,
-    checks.user_ids_unique,
-    checks.post_ids_unique,
+    checks.raw_users_checks,
+    checks.raw_posts_checks,
     checks.posts_by_known_users,
 ]
+RAW_CHECKS = ["users_not_empty", "user_ids_unique", "post_ids_unique", "posts_by_known_users"]
 
 
 def test_raw_checks_pass_on_the_small_set_but_warn_about_its_orphans(source):
     source(SMALL_USERS, SMALL_POSTS)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(instance, RAW)
+        result = materialize(instance, RAW, only=RAW_CHECKS)
         assert result.success
         assert evaluations(instance, result.run_id) == {
             "users_not_empty": (OK, "4 users received"),
@@ -113,11 +126,10 @@ def test_raw_checks_pass_on_the_small_set_but_warn_about_its_orphans(source):
 def test_no_users_fails_the_check():
     definitions = [
         stand_in("raw_users", []),
-        checks.users_not_empty,
-        checks.user_ids_unique,
+        checks.raw_users_checks,
     ]
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(instance, definitions)
+        result = materialize(instance, definitions, only=["users_not_empty", "user_ids_unique"])
         assert not result.success
         found = evaluations(instance, result.run_id)
         assert found["users_not_empty"] == (
@@ -134,11 +146,11 @@ def test_duplicate_ids_fail_the_checks():
     definitions = [
         stand_in("raw_users", users),
         stand_in("raw_posts", posts),
-        checks.user_ids_unique,
-        checks.post_ids_unique,
+        checks.raw_users_checks,
+        checks.raw_posts_checks,
     ]
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(instance, definitions)
+        result = materialize(instance, definitions, only=["user_ids_unique", "post_ids_unique"])
         assert not result.success
         found = evaluations(instance, result.run_id)
         assert found["user_ids_unique"] == (
@@ -159,10 +171,11 @@ def test_duplicate_ids_fail_the_checks():
 
 
 def test_schema_drift_warns_against_the_previous_materialization(source):
-    drift = [assets.raw_collections, checks.users_schema_unchanged]
+    drift = [assets.raw_collections, checks.raw_users_checks]
+    only = ["users_schema_unchanged"]
     with dg.DagsterInstance.ephemeral() as instance:
         source(SMALL_USERS, SMALL_POSTS)
-        first = materialize(instance, drift)
+        first = materialize(instance, drift, only)
         assert evaluations(instance, first.run_id) == {
             "users_schema_unchanged": (
                 OK,
@@ -170,7 +183,7 @@ def test_schema_drift_warns_against_the_previous_materialization(source):
                 "users: 8 fields recorded; no earlier field set to compare with",
             )
         }
-        second = materialize(instance, drift)
+        second = materialize(instance, drift, only)
         assert evaluations(instance, second.run_id)["users_schema_unchanged"] == (
             OK,
             "users: same 8 fields as the previous run",
@@ -181,7 +194,7 @@ def test_schema_drift_warns_against_the_previous_materialization(source):
             for user in SMALL_USERS
         ]
         source(changed, SMALL_POSTS)
-        third = materialize(instance, drift)
+        third = materialize(instance, drift, only)
         assert third.success  # a warning does not block
         assert evaluations(instance, third.run_id)["users_schema_unchanged"] == (
             WARN,
@@ -207,9 +220,9 @@ def test_schema_drift_warns_against_the_previous_materialization(source):
 
 def test_schema_drift_passes_when_no_field_set_was_recorded():
     # a raw_users materialized before field sets were recorded (no "fields" metadata)
-    definitions = [stand_in("raw_users", SMALL_USERS), checks.users_schema_unchanged]
+    definitions = [stand_in("raw_users", SMALL_USERS), checks.raw_users_checks]
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(instance, definitions)
+        result = materialize(instance, definitions, only=["users_schema_unchanged"])
         assert result.success
         assert evaluations(instance, result.run_id) == {
             "users_schema_unchanged": (
@@ -236,8 +249,7 @@ def test_user_activity_checks_fail_on_a_broken_report(source):
     definitions = [
         assets.raw_collections,
         stand_in("user_activity", broken),
-        checks.one_row_per_user,
-        checks.every_post_counted,
+        checks.user_activity_checks,
     ]
     with dg.DagsterInstance.ephemeral() as instance:
         result = materialize(instance, definitions)
@@ -254,14 +266,6 @@ def test_user_activity_checks_fail_on_a_broken_report(source):
                 "has 9: 2 posts counted twice between raw_posts and the report",
             ),
         }
-
-
-TOP_CHECKS = [
-    checks.top_users_size_matches_top_n,
-    checks.top_users_ordered,
-    checks.top_users_ranks_consistent,
-    checks.top_users_cut_keeps_ties,
-]
 
 
 @pytest.mark.parametrize(
@@ -315,7 +319,7 @@ def test_top_users_checks_read_top_n_from_the_materialization(top, top_n, includ
     definitions = [
         stand_in("user_activity", SMALL_USER_ACTIVITY),
         stand_in("top_users", top, top_n=top_n, include_ties=include_ties),
-        *TOP_CHECKS,
+        checks.top_users_checks,
     ]
     with dg.DagsterInstance.ephemeral() as instance:
         result = materialize(instance, definitions)
@@ -365,6 +369,31 @@ def test_every_check_runs_in_the_job_and_holds_on_the_real_data(api, project_env
             "left_out": 5,
             "left_out_user_ids": [6, 7, 8, 9, 10],
         }
+        # Dagster's log gets the results that did not pass (a pass is Dagster's own evaluation
+        # event), and not the starts and ends of the project's steps (its STEP_START and
+        # STEP_SUCCESS say that); app.log has every line (below)
+        messages = [
+            entry.user_message
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is None and " check " in entry.user_message
+        ]
+        assert messages == [
+            "top_users check top_users_cut_keeps_ties failed (WARN): the cut at 5 splits a tie: "
+            "10 users have 10 posts; the top 5 lists 5 of them and leaves out 5 (user ids "
+            "[6, 7, 8, 9, 10]); set include_ties to list them all"
+        ]
+        # nor a line per file read or written (the IO managers skip UPathIOManager's debug lines)
+        redundant = [
+            entry.user_message
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is None
+            and (
+                entry.user_message.endswith(": started")
+                or ": finished in " in entry.user_message
+                or entry.user_message.startswith(("Loading file from", "Writing file at"))
+            )
+        ]
+        assert redundant == []
     lines = [
         json.loads(line) for line in (project_env / "logs" / "app.log").read_text().splitlines()
     ]
@@ -394,13 +423,19 @@ def test_top_users_check_without_top_n_metadata_fails_clearly():
     definitions = [
         stand_in("user_activity", SMALL_USER_ACTIVITY),
         stand_in("top_users", small_top((1, 1))),  # no top_n / include_ties metadata
-        checks.top_users_size_matches_top_n,
+        checks.top_users_checks,
     ]
     with dg.DagsterInstance.ephemeral() as instance:
         result = materialize(instance, definitions)
         assert not result.success
-        failure = result.failure_data_for_node("top_users_top_users_size_matches_top_n")
+        failure = result.failure_data_for_node("top_users_checks")
         assert failure.error.message.startswith(
             "dagster._core.definitions.events.Failure: top_users: the latest materialization "
             "records no top_n/include_ties: materialize it again"
         )
+        # the two rules that need no top_n still report from the failed step, as their own
+        # steps did before the checks of an asset shared one
+        assert evaluations(instance, result.run_id) == {
+            "top_users_ordered": (OK, "ordered by posts (most first), then user_id"),
+            "top_users_ranks_consistent": (OK, "all 1 ranks match the post counts"),
+        }
