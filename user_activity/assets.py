@@ -6,7 +6,8 @@ from typing import Any
 import dagster as dg
 import pydantic
 
-from user_activity.app_log import logged_step
+from user_activity.app_log import AppLog, logged_step
+from user_activity.fetch_cache import CacheChanged
 from user_activity.quality import field_paths
 from user_activity.resources import ApiError, Fetched, JsonPlaceholderResource, RetryNote
 from user_activity.settings import CACHE_POLICIES, default_top_n
@@ -19,6 +20,7 @@ from user_activity.transform import (
     join_activity,
     rank_top_users,
 )
+from user_activity.unchanged_refresh import rebuild_reason
 
 GROUP = "user_activity"
 OWNERS = ["team:data-engineering"]
@@ -71,17 +73,15 @@ class TopUsersConfig(dg.Config):
     )
 
 
-def reject_bad_top_users_config(context: dg.AssetExecutionContext) -> None:
-    """Fails on an invalid top_users run config before anything is downloaded.
+def top_users_config(context: dg.AssetExecutionContext) -> TopUsersConfig:
+    """This run's top_users config; fails on an invalid one before anything is downloaded.
 
     Dagster checks a Config's constraints (top_n >= 1) only when top_users itself runs, which is
     after the fetches; the raw assets call this first so a typo costs no download.
     """
-    config = context.run.run_config.get("ops", {}).get("top_users", {}).get("config")
-    if not config:
-        return
+    config = context.run.run_config.get("ops", {}).get("top_users", {}).get("config") or {}
     try:
-        TopUsersConfig(**config)
+        return TopUsersConfig(**config)
     except pydantic.ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))} {e['msg'].lower()} (got {e['input']!r})"
@@ -99,15 +99,15 @@ class RawFetchConfig(dg.Config):
     )
 
 
-def _fetch_collection(
+def _fetch(
     context: dg.AssetExecutionContext,
     api: JsonPlaceholderResource,
     config: RawFetchConfig,
     asset: str,
     collection: str,
-) -> dg.MaterializeResult:
+) -> Fetched:
     with logged_step(context.run.run_id, asset, context.log) as log:
-        reject_bad_top_users_config(context)
+        top_users_config(context)
         if config.cache_policy is not None and config.cache_policy not in CACHE_POLICIES:
             raise dg.Failure(
                 "Invalid run config for raw_collections: cache_policy must be one of "
@@ -134,15 +134,23 @@ def _fetch_collection(
             _describe_fetch(fetched),
             url=fetched.url,
             status=fetched.status,
-            rows=len(fetched.records),
+            rows=fetched.rows,
             bytes=fetched.bytes,
             seconds=fetched.seconds,
             source=fetched.source,
             pages=fetched.pages,
             data_version=fetched.data_version,
         )
+    return fetched
+
+
+def _raw_result(asset: str, fetched: Fetched) -> dg.MaterializeResult:
+    try:
+        records = fetched.records  # read from the fetch cache here after a 304 refresh
+    except CacheChanged as error:
+        raise dg.Failure(str(error)) from None
     metadata: dict[str, Any] = {
-        "dagster/row_count": len(fetched.records),
+        "dagster/row_count": len(records),
         "url": dg.MetadataValue.url(fetched.url),
         "bytes": fetched.bytes,
         "seconds": fetched.seconds,
@@ -150,13 +158,13 @@ def _fetch_collection(
         "pages": fetched.pages,
         "requests": fetched.requests,
         "retries": fetched.retries,
-        FIELDS_KEY: dg.MetadataValue.json(field_paths(fetched.records)),
+        FIELDS_KEY: dg.MetadataValue.json(field_paths(records)),
     }
     if fetched.status is not None:
         metadata["status"] = fetched.status
     return dg.MaterializeResult(
         asset_key=asset,
-        value=fetched.records,
+        value=records,
         metadata=metadata,
         # from the content, so a 304 or an identical response leaves downstream assets fresh
         data_version=dg.DataVersion(fetched.data_version),
@@ -164,7 +172,7 @@ def _fetch_collection(
 
 
 def _describe_fetch(fetched: Fetched) -> str:
-    rows = len(fetched.records)
+    rows = fetched.rows
     if fetched.source == "cache":
         return f"read {rows} records from the cache {fetched.url} (cache-only)"
     if fetched.source == "folder":
@@ -221,14 +229,34 @@ def raw_collections(
 
     One step rather than one per collection, so that a failed fetch of either leaves users.json
     and posts.json exactly as they were (the reports are downstream and are skipped anyway).
+    When every page was a 304 and the reports on disk were built from exactly this data, it
+    yields nothing, so Dagster skips the rest of the run (see `unchanged_refresh`).
     """
     selected = {key.to_user_string() for key in context.selected_asset_keys}
-    results = [
-        _fetch_collection(context, api, config, asset, collection)
+    fetched = {
+        asset: _fetch(context, api, config, asset, collection)
         for asset, collection in RAW_ASSETS.items()
         if asset in selected
-    ]
-    yield from results
+    }
+    if all(result.unchanged for result in fetched.values()):
+        reason = rebuild_reason(
+            context.instance,
+            {asset: result.data_version for asset, result in fetched.items()},
+            [spec for definition in DOWNSTREAM for spec in definition.specs],
+            top_users_config(context).model_dump(),
+        )
+        log = AppLog(context.run.run_id, "raw_collections", context.log)
+        if reason is None:
+            log.info(
+                "unchanged",
+                f"{' and '.join(RAW_ASSETS[a] for a in fetched)} not modified and every report "
+                "was built from them: nothing to rebuild, the steps after this one are skipped "
+                "(cache policy force rebuilds)",
+            )
+            return
+        log.info("rebuild", f"not modified upstream, but {reason}: rebuilding", reason=reason)
+    for asset, result in fetched.items():
+        yield _raw_result(asset, result)
 
 
 @dg.asset(
@@ -332,9 +360,12 @@ def top_users(
         metadata={
             "dagster/row_count": len(top),
             "dagster/column_schema": table_schema(TOP_USERS_COLUMNS),
-            # the top_users checks read these to know what the list should look like
-            "top_n": config.top_n,
-            "include_ties": config.include_ties,
+            # the top_users checks (and an unchanged refresh) read these: what the list is of
+            **config.model_dump(),
             "preview": dg.MetadataValue.md(markdown_table(top, list(TOP_USERS_COLUMNS))),
         },
     )
+
+
+# The assets built from the raw ones: what an unchanged refresh must find up to date.
+DOWNSTREAM = (post_counts, user_activity, top_users)

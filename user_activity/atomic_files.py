@@ -39,6 +39,18 @@ def is_local(path: UPath) -> bool:
     return path.protocol in ("", "file", "local")
 
 
+def file_stamp(path: UPath) -> str | None:
+    """Size, mtime and inode of a local file, which any rewrite or edit changes; None for a
+    missing file or one in object storage (whose stamps this does not read)."""
+    if not is_local(path):
+        return None
+    try:
+        stat = os.stat(os.fspath(path.path))
+    except OSError:
+        return None
+    return f"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ino}"
+
+
 def _temporary_prefix(name: str) -> str:
     return f".{name}.tmp-{_HOST}-"
 

@@ -1,21 +1,30 @@
 """The last good response of each collection with its validators, in `<data dir>/.cache/`.
 
-One JSON file per collection: the records and, for each page fetched, its URL, `ETag`,
-`Last-Modified` and record count, so a refresh can ask "changed since?" page by page and rebuild
-the collection from the cache on a 304; and the records' data version, so a refresh where every
-page is not modified neither hashes nor rewrites a million records again. It is written only
-after a whole fetch passed validation, atomically, so it always holds a complete good collection.
+One JSON Lines file per collection, `<collection>.jsonl`: the first line holds, for each page
+fetched, its URL, `ETag`, `Last-Modified` and record count, and the records' data version; the
+second line holds the records. A refresh reads only the first line to ask "changed since?" page
+by page, and the records only when it needs them: a refresh where every page is not modified
+neither parses, hashes nor rewrites a million records. The file is written only after a whole
+fetch passed validation, atomically, so it always holds a complete good collection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from upath import UPath
 
-from user_activity.file_formats import FileFormatError, dump_json, load_json
+from user_activity.file_formats import FileFormatError, dump_compact_json, load_json
 from user_activity.io_managers import write_atomically
+
+Records = list[dict[str, Any]]
+
+
+class CacheChanged(RuntimeError):
+    """The cache file was replaced between reading its validators and its records."""
 
 
 @dataclass(frozen=True)
@@ -28,18 +37,31 @@ class CachedPage:
 
 @dataclass(frozen=True)
 class CachedCollection:
-    records: list[dict[str, Any]]
-    pages: list[CachedPage] = field(default_factory=list)
-    data_version: str | None = None  # content_version(records); None in older cache files
+    """The validators of a cached collection; its records are read on first use."""
 
-    def page(self, url: str) -> tuple[CachedPage, list[dict[str, Any]]] | None:
-        """The cached page fetched from `url`, with its records."""
+    pages: list[CachedPage]
+    data_version: str | None  # content_version(records); None in older cache files
+    read_records: Callable[[], Records] = field(repr=False, compare=False)
+
+    @cached_property
+    def records(self) -> Records:
+        return self.read_records()
+
+    def page(self, url: str) -> tuple[CachedPage, int] | None:
+        """The cached page fetched from `url`, with the index of its first record."""
         start = 0
         for page in self.pages:
             if page.url == url:
-                return page, self.records[start : start + page.count]
+                return page, start
             start += page.count
         return None
+
+    def page_records(self, url: str) -> Records:
+        found = self.page(url)
+        if found is None:
+            raise KeyError(url)
+        page, start = found
+        return self.records[start : start + page.count]
 
 
 class FetchCache:
@@ -47,27 +69,40 @@ class FetchCache:
         self.folder = UPath(folder)
 
     def path(self, collection: str) -> UPath:
-        return self.folder / f"{collection}.json"
+        return self.folder / f"{collection}.jsonl"
 
     def load(self, collection: str) -> CachedCollection | None:
-        """The cached collection, or None when there is none or it is unreadable."""
+        """The cached collection's validators, or None when there is none or it is unreadable."""
         path = self.path(collection)
         try:
-            value = load_json(path.read_bytes(), str(path))
-            return CachedCollection(
-                records=value["records"],
-                pages=[CachedPage(**page) for page in value["pages"]],
-                data_version=value.get("data_version"),
-            )
+            with path.open("rb") as file:
+                header_line = file.readline()
+            header = load_json(header_line, str(path))
+            pages = [CachedPage(**page) for page in header["pages"]]
+            version = header.get("data_version")
         except (OSError, FileFormatError, KeyError, TypeError):
             return None
 
-    def save(self, collection: str, cached: CachedCollection) -> None:
+        def read_records() -> Records:
+            with path.open("rb") as file:
+                if file.readline() != header_line:
+                    raise CacheChanged(f"{path} was replaced during the fetch: run again")
+                records = load_json(file.read(), str(path))
+            if not isinstance(records, list) or len(records) != sum(p.count for p in pages):
+                raise CacheChanged(f"{path} does not hold the records its pages count")
+            return records
+
+        return CachedCollection(pages, version, read_records)
+
+    def save(
+        self,
+        collection: str,
+        records: Records,
+        pages: list[CachedPage],
+        data_version: str | None,
+    ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        # not asdict(cached): that deep-copies every record (a second full copy at 1M posts)
-        value = {
-            "records": cached.records,
-            "pages": [asdict(page) for page in cached.pages],
-            "data_version": cached.data_version,
-        }
-        write_atomically(self.path(collection), dump_json(value))
+        header = {"pages": [asdict(page) for page in pages], "data_version": data_version}
+        # compact JSON has no line break inside (JSON strings escape them): one line each
+        data = dump_compact_json(header) + b"\n" + dump_compact_json(records) + b"\n"
+        write_atomically(self.path(collection), data)

@@ -107,10 +107,20 @@ def fast_dumps(value: Any, option: int) -> bytes | None:
 
 
 def dump_json(value: Any) -> bytes:
-    fast = fast_dumps(value, orjson.OPT_INDENT_2 if orjson else 0)
+    # orjson appends the newline itself: `+ b"\n"` would copy a 300 MB file once more
+    fast = fast_dumps(value, orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE if orjson else 0)
     if fast is not None:
-        return fast + b"\n"
+        return fast
     text = json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return text.encode(ENCODING)
+
+
+def dump_compact_json(value: Any) -> bytes:
+    """No whitespace, non-ASCII kept, NaN refused, on one line (JSON escapes line breaks)."""
+    fast = fast_dumps(value, 0)
+    if fast is not None:
+        return fast
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode(ENCODING)
 
 

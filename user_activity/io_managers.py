@@ -26,7 +26,7 @@ from pydantic import Field
 from upath import UPath
 
 from user_activity.app_log import AppLog
-from user_activity.atomic_files import exclusive, is_local, replace_files
+from user_activity.atomic_files import exclusive, file_stamp, is_local, replace_files
 from user_activity.atomic_files import write_atomically as write_atomically  # re-exported
 from user_activity.file_formats import dump_csv, dump_json, load_csv, load_json
 
@@ -85,6 +85,13 @@ def _write_and_log(context: dg.OutputContext, files: Mapping[UPath, bytes]) -> d
                 bytes=len(data),
             )
     return written
+
+
+def _stamps(paths: Mapping[str, UPath]) -> dict[str, str]:
+    """Metadata key -> the stamp of each local file written: a later run can tell from it that
+    the file is still the one this materialization wrote (see `unchanged_refresh`)."""
+    stamps = {key: file_stamp(path) for key, path in paths.items()}
+    return {key: stamp for key, stamp in stamps.items() if stamp is not None}
 
 
 class RecentValues:
@@ -172,7 +179,9 @@ class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
 
     def dump_to_path(self, context: dg.OutputContext, obj: Any, path: UPath) -> None:
         written = _write_and_log(context, {path: self.encode(context, obj)})
-        context.add_output_metadata({"unchanged": not written[path]})
+        context.add_output_metadata(
+            {"unchanged": not written[path], **_stamps({"file_stamp": path})}
+        )
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> Any:
         return self.decode(context, path.read_bytes(), str(path))
@@ -263,6 +272,7 @@ class JsonAndCsvIOManager(dg.ConfigurableIOManager):
                 "csv_path": dg.MetadataValue.path(str(csv_path)),
                 "unchanged": not written[json_path],
                 "csv_unchanged": not written[csv_path],
+                **_stamps({"file_stamp": json_path, "csv_file_stamp": csv_path}),
             }
         )
 

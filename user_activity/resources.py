@@ -30,9 +30,16 @@ from user_activity.api_records import (
     reject_repeated_ids,
     validate_records,
 )
-from user_activity.fetch_cache import CachedCollection, CachedPage, FetchCache
-from user_activity.http_client import ApiError, Deadline, HttpClient, RetryNote, redact_url
-from user_activity.pagination import Page, Paging, PagingError, fetch_all_pages
+from user_activity.fetch_cache import CacheChanged, CachedCollection, CachedPage, FetchCache
+from user_activity.http_client import (
+    ApiError,
+    Deadline,
+    HttpClient,
+    HttpResult,
+    RetryNote,
+    redact_url,
+)
+from user_activity.pagination import Page, Paging, PagingError, fetch_all_pages, page_url
 from user_activity.retry_policy import Backoff
 from user_activity.settings import DEFAULT_API_URL, CachePolicy
 
@@ -45,7 +52,9 @@ USER_AGENT = f"user_activity/{__version__} (python-requests/{requests.__version_
 class Fetched:
     """One collection as received, with what it took to get it."""
 
-    records: list[dict[str, Any]]
+    # the records, or a function that reads them (a refresh that found nothing changed reads
+    # the cached records only if someone asks for them)
+    content: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]]
     url: str  # without query string or user info
     status: int | None  # HTTP status of the last page; None when read from a file or the cache
     bytes: int
@@ -57,6 +66,22 @@ class Fetched:
     requests: int = 1  # HTTP requests made (or files read) for this collection
     retries: int = 0  # of those, repeats after a failed attempt
     known_version: str | None = None  # the cache's data version when every page was a 304
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        return self.content() if callable(self.content) else self.content
+
+    @property
+    def rows(self) -> int:
+        """The number of records, without reading records that are not read yet."""
+        if callable(self.content) and "records" not in self.__dict__:
+            return sum(page.count for page in self.validators)
+        return len(self.records)
+
+    @property
+    def unchanged(self) -> bool:
+        """Every page was a 304 and the cache knew the content's version: nothing changed."""
+        return self.source == "not modified" and self.known_version is not None
 
     @cached_property  # hashing a million records takes a while: once per Fetched
     def data_version(self) -> str:
@@ -174,23 +199,27 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             else:
                 cached = cache.load(collection) if cache and cache_policy == "refresh" else None
                 fetched = self._from_http(collection, client, cached)
-            validate_records(collection, fetched.records, fetched.url)
-            if fetched.pages > 1:
-                reject_repeated_ids(fetched.records, fetched.url)
-        except (InvalidCollection, PagingError) as error:
+            unchanged = (
+                cached is not None
+                and fetched.source == "not modified"
+                and fetched.validators == cached.pages
+                and cached.data_version is not None
+            )
+            if unchanged:
+                # the cache already holds exactly these pages, validated when they were stored:
+                # no parse, no second hash, no rewrite (the records are read if asked for)
+                fetched = replace(
+                    fetched, content=lambda: cached.records, known_version=cached.data_version
+                )
+            else:
+                validate_records(collection, fetched.records, fetched.url)
+                if fetched.pages > 1:
+                    reject_repeated_ids(fetched.records, fetched.url)
+        except (InvalidCollection, PagingError, CacheChanged) as error:
             raise ApiError(client.scrub(str(error))) from None
-        unchanged = (
-            cached is not None
-            and fetched.source == "not modified"
-            and fetched.validators == cached.pages
-            and cached.data_version is not None
-        )
-        if unchanged:
-            # the cache already holds exactly these pages: no second hash, no rewrite
-            fetched = replace(fetched, known_version=cached.data_version)
-        elif cache is not None and fetched.source != "cache":
+        if not unchanged and cache is not None and fetched.source != "cache":
             version = fetched.data_version
-            cache.save(collection, CachedCollection(fetched.records, fetched.validators, version))
+            cache.save(collection, fetched.records, fetched.validators, version)
             fetched = replace(fetched, known_version=version)
         return replace(
             fetched,
@@ -209,7 +238,7 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 f"{cache.path(collection)}: run once with cache policy refresh or force"
             )
         return Fetched(
-            cached.records,
+            lambda: cached.records,
             str(cache.path(collection)),
             None,
             0,
@@ -217,6 +246,7 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             0,
             0,
             "cache",
+            cached.pages,
             requests=0,
             known_version=cached.data_version,
         )
@@ -239,33 +269,63 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         pages: list[CachedPage] = []
         statuses: list[int] = []
         received = 0
+        answers: dict[str, HttpResult] = {}  # conditional answers the probe already received
+
+        def note(url: str, result: HttpResult, hit: CachedPage | None, count: int) -> None:
+            nonlocal received
+            received += len(result.body)
+            statuses.append(result.status)
+            etag = result.headers.get("ETag") or (hit.etag if hit else None)
+            modified = result.headers.get("Last-Modified") or (hit.last_modified if hit else None)
+            pages.append(CachedPage(url, etag, modified, count))
+
+        def fetched(content: Any) -> Fetched:
+            not_modified = statuses.count(304)
+            return Fetched(
+                content,
+                redact_url(base),
+                statuses[-1],
+                received,
+                0.0,
+                len(pages),
+                not_modified,
+                "not modified" if not_modified == len(pages) else "network",
+                pages,
+                requests=len(pages),
+            )
+
+        first_url = page_url(base, self.paging, self.page_size, 0) if self.page_size else base
+        if cached is not None and cached.pages and cached.pages[0].url == first_url:
+            # A refresh first asks for the cached pages: when every one is a 304 nothing has
+            # changed, and the cached records need not even be read. Otherwise the page loop
+            # below goes on from these answers. (Cached with other paging settings, the pages
+            # are not the ones to ask for.)
+            for page in cached.pages:
+                answers[page.url] = answer = client.get(page.url, deadline, _conditional(page))
+                if answer.status != 304:
+                    break
+            else:
+                for page in cached.pages:
+                    note(page.url, answers[page.url], page, page.count)
+                return fetched(lambda: cached.records)
 
         def fetch_page(url: str, index: int) -> Page:
-            nonlocal received
-            hit = cached.page(url) if cached is not None else None
-            headers = {}
-            if hit is not None and hit[0].etag:
-                headers["If-None-Match"] = hit[0].etag
-            if hit is not None and hit[0].last_modified:
-                headers["If-Modified-Since"] = hit[0].last_modified
-            result = client.get(url, deadline, headers)
+            found = cached.page(url) if cached is not None else None
+            hit = found[0] if found is not None else None
+            result = answers.pop(url, None)
+            if result is None:
+                result = client.get(url, deadline, _conditional(hit))
             shown = redact_url(result.url)
             content_type = result.headers.get("Content-Type", "")  # "" = none, not a file
-            if result.status == 304 and hit is not None:
-                records = hit[1]
+            if result.status == 304 and cached is not None and hit is not None:
+                records = cached.page_records(url)
             elif result.status != 200:
                 what = describe_body(result.status, content_type, result.body)
                 raise ApiError(client.scrub(f"GET {shown} failed: {what}"))
             else:
                 value = parse_json_body(f"GET {shown}", result.status, content_type, result.body)
                 records = as_record_list(value, shown)
-            received += len(result.body)
-            statuses.append(result.status)
-            etag = result.headers.get("ETag") or (hit[0].etag if hit else None)
-            modified = result.headers.get("Last-Modified") or (
-                hit[0].last_modified if hit else None
-            )
-            pages.append(CachedPage(url, etag, modified, len(records)))
+            note(url, result, hit, len(records))
             total = result.headers.get("X-Total-Count", "")
             return Page(
                 records,
@@ -275,19 +335,15 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             )
 
         if self.page_size:
-            records = fetch_all_pages(base, self.paging, self.page_size, fetch_page)
-        else:
-            records = fetch_page(base, 0).records
-        not_modified = statuses.count(304)
-        return Fetched(
-            records,
-            redact_url(base),
-            statuses[-1],
-            received,
-            0.0,
-            len(pages),
-            not_modified,
-            "not modified" if not_modified == len(pages) else "network",
-            pages,
-            requests=len(pages),
-        )
+            return fetched(fetch_all_pages(base, self.paging, self.page_size, fetch_page))
+        return fetched(fetch_page(base, 0).records)
+
+
+def _conditional(hit: CachedPage | None) -> dict[str, str]:
+    """The headers that ask "changed since?" for a cached page."""
+    headers = {}
+    if hit is not None and hit.etag:
+        headers["If-None-Match"] = hit.etag
+    if hit is not None and hit.last_modified:
+        headers["If-Modified-Since"] = hit.last_modified
+    return headers

@@ -2,10 +2,19 @@
 
 import json
 
+import pytest
+
 from user_activity.api_records import content_version
-from user_activity.fetch_cache import CachedCollection, CachedPage, FetchCache
+from user_activity.fetch_cache import CacheChanged, CachedPage, FetchCache
+from user_activity.file_formats import FileFormatError
 from user_activity_tests.fake_api import Scripted
 from user_activity_tests.test_resources import JSON, failure, fetch
+
+
+def stored(path):
+    """(validators line, records line) of a cache file, parsed."""
+    header, records = path.read_text(encoding="utf-8").splitlines()
+    return json.loads(header), json.loads(records)
 
 
 def test_refresh_sends_the_etag_and_reuses_the_cache_on_304(api, real_data, tmp_path):
@@ -21,10 +30,12 @@ def test_refresh_sends_the_etag_and_reuses_the_cache_on_304(api, real_data, tmp_
 
 
 def test_cache_file_holds_records_and_validators(api, real_data, tmp_path):
-    fetch(api.url, "users", cache_dir=str(tmp_path))
-    stored = json.loads((tmp_path / "users.json").read_text())
-    assert stored["records"] == real_data["users"]
-    [page] = stored["pages"]
+    first = fetch(api.url, "users", cache_dir=str(tmp_path))
+    header, records = stored(tmp_path / "users.jsonl")
+    assert records == real_data["users"]
+    assert sorted(header) == ["data_version", "pages"]
+    assert header["data_version"] == first.data_version
+    [page] = header["pages"]
     assert (page["url"], page["count"], page["last_modified"]) == (f"{api.url}/users", 10, None)
     assert page["etag"].startswith('W/"')
 
@@ -36,7 +47,7 @@ def test_changed_data_is_downloaded_with_a_new_data_version(api, real_data, tmp_
     second = fetch(api.url, "users", cache_dir=str(tmp_path))
     assert (second.status, second.source, second.records) == (200, "network", changed)
     assert second.data_version != first.data_version
-    assert json.loads((tmp_path / "users.json").read_text())["records"] == changed
+    assert stored(tmp_path / "users.jsonl")[1] == changed
 
 
 def test_identical_content_under_a_new_etag_keeps_the_data_version(api, tmp_path):
@@ -88,7 +99,7 @@ def test_cache_only_without_a_cache_fails_clearly(tmp_path):
     assert failure(
         "http://127.0.0.1:9", "users", cache_dir=str(tmp_path), cache_policy="cache-only"
     ) == (
-        f"cache policy cache-only, but there is no usable cached users at {tmp_path}/users.json: "
+        f"cache policy cache-only, but there is no usable cached users at {tmp_path}/users.jsonl: "
         "run once with cache policy refresh or force"
     )
     assert failure("http://127.0.0.1:9", "users", cache_policy="cache-only") == (
@@ -106,28 +117,51 @@ def test_paged_refresh_revalidates_each_page(api, real_data, tmp_path):
 
 def test_a_failed_fetch_keeps_the_cache(api, tmp_path):
     fetch(api.url, "users", cache_dir=str(tmp_path))
-    before = (tmp_path / "users.json").read_bytes()
+    before = (tmp_path / "users.jsonl").read_bytes()
     api.script("/users", Scripted(200, b'[{"id": 1}]', JSON))
     failure(api.url, "users", cache_dir=str(tmp_path), cache_policy="force")
-    assert (tmp_path / "users.json").read_bytes() == before
+    assert (tmp_path / "users.jsonl").read_bytes() == before
 
 
 def test_an_unreadable_cache_is_no_cache(tmp_path):
-    (tmp_path / "users.json").write_text("{not json")
+    (tmp_path / "users.jsonl").write_text("{not json\n[]\n")
     assert FetchCache(str(tmp_path)).load("users") is None
     cache = FetchCache(str(tmp_path / "new"))
-    cached = CachedCollection([{"id": 1}, {"id": 2}], [CachedPage("u1", '"e"', None, 2)])
-    cache.save("users", cached)
-    assert cache.load("users") == cached
-    assert cached.page("u1") == (cached.pages[0], [{"id": 1}, {"id": 2}])
+    pages = [CachedPage("u1", '"e"', None, 2)]
+    cache.save("users", [{"id": 1}, {"id": 2}], pages, "v1")
+    cached = cache.load("users")
+    assert (cached.pages, cached.data_version) == (pages, "v1")
+    assert cached.page("u1") == (pages[0], 0)
     assert cached.page("u2") is None
+    assert cached.page_records("u1") == [{"id": 1}, {"id": 2}]
+
+
+def test_cached_records_are_read_only_when_asked_for_and_only_from_the_same_file(tmp_path):
+    cache = FetchCache(str(tmp_path))
+    cache.save("users", [{"id": 1}], [CachedPage("u1", '"e1"', None, 1)], "v1")
+    first, second = cache.load("users"), cache.load("users")
+    assert first.records == [{"id": 1}]
+    cache.save("users", [{"id": 2}], [CachedPage("u1", '"e2"', None, 1)], "v2")
+    with pytest.raises(CacheChanged) as raised:
+        _ = second.records  # its validators are of the file that was replaced
+    assert str(raised.value) == f"{tmp_path}/users.jsonl was replaced during the fetch: run again"
+    assert first.records == [{"id": 1}]  # read once, kept
+
+
+def test_a_cache_whose_records_do_not_match_its_pages_is_refused(tmp_path):
+    (tmp_path / "users.jsonl").write_text(
+        '{"pages":[{"url":"u1","etag":null,"last_modified":null,"count":2}]}\n[{"id":1}]\n'
+    )
+    with pytest.raises(CacheChanged) as raised:
+        _ = FetchCache(str(tmp_path)).load("users").records
+    assert str(raised.value) == f"{tmp_path}/users.jsonl does not hold the records its pages count"
 
 
 def test_a_refresh_with_every_page_not_modified_keeps_the_cache_file(api, real_data, tmp_path):
     first = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
-    path = tmp_path / "posts.json"
-    stored = json.loads(path.read_text())
-    assert stored["data_version"] == first.data_version == content_version(real_data["posts"])
+    path = tmp_path / "posts.jsonl"
+    header, _ = stored(path)
+    assert header["data_version"] == first.data_version == content_version(real_data["posts"])
     before = path.stat()
     again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
     assert (again.source, again.not_modified) == ("not modified", 3)
@@ -138,11 +172,39 @@ def test_a_refresh_with_every_page_not_modified_keeps_the_cache_file(api, real_d
 
 def test_a_cache_without_a_data_version_is_hashed_and_rewritten(api, real_data, tmp_path):
     fetch(api.url, "users", cache_dir=str(tmp_path))
-    path = tmp_path / "users.json"
-    stored = json.loads(path.read_text())
-    del stored["data_version"]  # a cache file written before the version was stored
-    path.write_text(json.dumps(stored))
+    path = tmp_path / "users.jsonl"
+    header, records = stored(path)
+    del header["data_version"]  # a cache file written before the version was stored
+    path.write_text(f"{json.dumps(header)}\n{json.dumps(records)}\n")
     again = fetch(api.url, "users", cache_dir=str(tmp_path))
     assert again.source == "not modified"
     assert again.data_version == content_version(real_data["users"])
-    assert json.loads(path.read_text())["data_version"] == again.data_version
+    assert stored(path)[0]["data_version"] == again.data_version
+
+
+def test_an_unchanged_refresh_does_not_read_the_cached_records(api, real_data, tmp_path):
+    fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    path = tmp_path / "posts.jsonl"
+    header, _ = stored(path)
+    # records the refresh would return if it read them: it must not need to
+    path.write_text(f"{json.dumps(header)}\nnot json\n")
+    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    assert (again.unchanged, again.rows, again.not_modified) == (True, 100, 3)
+    assert "records" not in again.__dict__
+    with pytest.raises(FileFormatError):
+        _ = again.records  # asked for, they are read (and this file is broken)
+
+
+def test_a_changed_page_after_unchanged_ones_reuses_their_answers(api, real_data, tmp_path):
+    fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    posts = [*real_data["posts"][:99], {**real_data["posts"][99], "title": "new"}]
+    api.reset({"users": real_data["users"], "posts": posts})
+    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    # pages 1 and 2 answer 304, page 3 changed: three requests in all, none repeated
+    assert [(r.query["_page"], r.headers["if-none-match"][:3]) for r in api.requests] == [
+        (["1"], 'W/"'),
+        (["2"], 'W/"'),
+        (["3"], 'W/"'),
+    ]
+    assert (again.source, again.not_modified, again.records) == ("network", 2, posts)
+    assert stored(tmp_path / "posts.jsonl")[1] == posts

@@ -91,7 +91,7 @@ def test_a_failed_fetch_leaves_every_file_as_it_was(api, project_env, monkeypatc
     assert run(api, monkeypatch, instance).success
     data = project_env / "data"
     before = snapshot(data)
-    assert sorted(before) == [".cache/posts.json", ".cache/users.json", *OUTPUT_FILES]
+    assert sorted(before) == [".cache/posts.jsonl", ".cache/users.jsonl", *OUTPUT_FILES]
     path, responses, env = FAILURES[case]
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -106,7 +106,7 @@ def test_a_failed_fetch_leaves_every_file_as_it_was(api, project_env, monkeypatc
     after = snapshot(data)
     # Every data file and report as it was, and the failed collection's cache; the other
     # collection's cache may change when its own fetch succeeded (here: new page URLs).
-    other_cache = ".cache/posts.json" if path == "/users" else ".cache/users.json"
+    other_cache = ".cache/posts.jsonl" if path == "/users" else ".cache/users.jsonl"
     assert {k: v for k, v in after.items() if k != other_cache} == {
         k: v for k, v in before.items() if k != other_cache
     }
@@ -183,32 +183,6 @@ def test_the_token_never_shows_in_app_log_event_log_or_run_config(api, project_e
         assert TOKEN not in json.dumps(instance.get_run_by_id(result.run_id).run_config)
 
 
-def test_304_reuses_the_cache_and_keeps_every_data_version(api, project_env, monkeypatch):
-    instance = dg.DagsterInstance.ephemeral()
-    assert run(api, monkeypatch, instance).success
-    assets = ["raw_users", "raw_posts", "post_counts", "user_activity", "top_users"]
-    first = {asset: data_version(instance, asset) for asset in assets}
-    files = snapshot(project_env / "data")
-    api.reset()
-    assert run(api, monkeypatch, instance).success
-    assert all("if-none-match" in r.headers for r in api.requests)
-    # the same content gives the same versions all the way down: nothing shows as stale
-    assert {asset: data_version(instance, asset) for asset in assets} == first
-    assert snapshot(project_env / "data") == files
-    event = instance.get_latest_materialization_event(dg.AssetKey("raw_users"))
-    metadata = event.asset_materialization.metadata
-    assert (metadata["status"].value, metadata["source"].value, metadata["bytes"].value) == (
-        304,
-        "not modified",
-        0,
-    )
-    fetches = [line for line in read_log(project_env) if line["event"] == "fetch"]
-    assert fetches[-1]["message"].startswith(
-        f"GET {api.url}/{'posts' if fetches[-1]['asset'] == 'raw_posts' else 'users'}: "
-        "status 304 (not modified), "
-    )
-
-
 def test_changed_users_change_only_their_lineage(api, project_env, monkeypatch, real_data):
     instance = dg.DagsterInstance.ephemeral()
     assert run(api, monkeypatch, instance).success
@@ -242,7 +216,7 @@ def test_cache_only_without_a_cache_fails_and_writes_nothing(api, project_env, m
     cache = project_env / "data" / ".cache"
     assert error_message(result, "raw_collections").startswith(
         "dagster._core.definitions.events.Failure: cache policy cache-only, but there is no usable "
-        f"cached users at {cache}/users.json: run once with cache policy refresh or force\n"
+        f"cached users at {cache}/users.jsonl: run once with cache policy refresh or force\n"
     )
     assert not (project_env / "data").exists()
 
