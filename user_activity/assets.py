@@ -7,7 +7,7 @@ import dagster as dg
 import pydantic
 
 from user_activity.app_log import AppLog, logged_step
-from user_activity.fetch_cache import CacheChanged
+from user_activity.io_managers import CsvIOManager, JsonAndCsvIOManager, JsonIOManager
 from user_activity.quality import field_paths
 from user_activity.resources import ApiError, Fetched, JsonPlaceholderResource, RetryNote
 from user_activity.settings import CACHE_POLICIES, default_top_n
@@ -144,11 +144,19 @@ def _fetch(
     return fetched
 
 
-def _raw_result(asset: str, fetched: Fetched) -> dg.MaterializeResult:
+def _read_records(context: dg.AssetExecutionContext, asset: str, fetched: Fetched) -> None:
+    """Reads the records of a 304 refresh from the fetch cache (or downloads them again when the
+    cache lost them), so that every collection is in hand before any file is written."""
     try:
-        records = fetched.records  # read from the fetch cache here after a 304 refresh
-    except CacheChanged as error:
+        _ = fetched.records
+    except ApiError as error:
+        message = f"{asset}: {error}"
+        AppLog(context.run.run_id, asset, context.log).error("error", message, error="ApiError")
         raise dg.Failure(str(error)) from None
+
+
+def _raw_result(asset: str, fetched: Fetched) -> dg.MaterializeResult:
+    records = fetched.records
     metadata: dict[str, Any] = {
         "dagster/row_count": len(records),
         "url": dg.MetadataValue.url(fetched.url),
@@ -223,7 +231,13 @@ def _raw_out(collection: str, description: str) -> dg.AssetOut:
     can_subset=True,
 )
 def raw_collections(
-    context: dg.AssetExecutionContext, api: JsonPlaceholderResource, config: RawFetchConfig
+    context: dg.AssetExecutionContext,
+    api: JsonPlaceholderResource,
+    config: RawFetchConfig,
+    # read only for where and how they would write the files now (an unchanged refresh)
+    json_io_manager: dg.ResourceParam[JsonIOManager],
+    csv_io_manager: dg.ResourceParam[CsvIOManager],
+    report_io_manager: dg.ResourceParam[JsonAndCsvIOManager],
 ):
     """Both raw collections, fetched and validated before either file is written.
 
@@ -244,6 +258,13 @@ def raw_collections(
             {asset: result.data_version for asset, result in fetched.items()},
             [spec for definition in DOWNSTREAM for spec in definition.specs],
             top_users_config(context).model_dump(),
+            _output_settings(
+                {
+                    "json_io_manager": json_io_manager,
+                    "csv_io_manager": csv_io_manager,
+                    "report_io_manager": report_io_manager,
+                }
+            ),
         )
         log = AppLog(context.run.run_id, "raw_collections", context.log)
         if reason is None:
@@ -256,7 +277,20 @@ def raw_collections(
             return
         log.info("rebuild", f"not modified upstream, but {reason}: rebuilding", reason=reason)
     for asset, result in fetched.items():
+        _read_records(context, asset, result)
+    for asset, result in fetched.items():
         yield _raw_result(asset, result)
+
+
+def _output_settings(managers: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Asset -> the output settings of the IO manager that writes it in this run."""
+    return {
+        key.to_user_string(): managers[
+            definition.get_io_manager_key_for_asset_key(key)
+        ].output_settings()
+        for definition in (raw_collections, *DOWNSTREAM)
+        for key in definition.keys
+    }
 
 
 @dg.asset(

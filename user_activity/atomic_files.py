@@ -40,15 +40,16 @@ def is_local(path: UPath) -> bool:
 
 
 def file_stamp(path: UPath) -> str | None:
-    """Size, mtime and inode of a local file, which any rewrite or edit changes; None for a
-    missing file or one in object storage (whose stamps this does not read)."""
+    """Size, mtime, ctime and inode of a local file, which any rewrite or edit changes (ctime
+    even when the mtime is set back); None for a missing file or one in object storage (whose
+    stamps this does not read)."""
     if not is_local(path):
         return None
     try:
         stat = os.stat(os.fspath(path.path))
     except OSError:
         return None
-    return f"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ino}"
+    return f"{stat.st_size}-{stat.st_mtime_ns}-{stat.st_ctime_ns}-{stat.st_ino}"
 
 
 def _temporary_prefix(name: str) -> str:

@@ -1,15 +1,17 @@
 """The last good response of each collection with its validators, in `<data dir>/.cache/`.
 
 One JSON Lines file per collection, `<collection>.jsonl`: the first line holds, for each page
-fetched, its URL, `ETag`, `Last-Modified` and record count, and the records' data version; the
-second line holds the records. A refresh reads only the first line to ask "changed since?" page
-by page, and the records only when it needs them: a refresh where every page is not modified
-neither parses, hashes nor rewrites a million records. The file is written only after a whole
-fetch passed validation, atomically, so it always holds a complete good collection.
+fetched, its URL, `ETag`, `Last-Modified` and record count, the records' data version and the
+SHA-256 of the second line, which holds the records. A refresh reads only the first line to ask
+"changed since?" page by page, and the records only when it needs them: a refresh where every
+page is not modified neither parses, hashes nor rewrites a million records. The file is written
+only after a whole fetch passed validation, atomically, so it always holds a complete good
+collection; a file whose records line is not the one its first line describes is no cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
@@ -80,6 +82,7 @@ class FetchCache:
             header = load_json(header_line, str(path))
             pages = [CachedPage(**page) for page in header["pages"]]
             version = header.get("data_version")
+            checksum = header["records_sha256"]
         except (OSError, FileFormatError, KeyError, TypeError):
             return None
 
@@ -87,7 +90,10 @@ class FetchCache:
             with path.open("rb") as file:
                 if file.readline() != header_line:
                     raise CacheChanged(f"{path} was replaced during the fetch: run again")
-                records = load_json(file.read(), str(path))
+                data = file.read()
+            if hashlib.sha256(data).hexdigest() != checksum:
+                raise CacheChanged(f"{path}: the records line does not match its checksum")
+            records = load_json(data, str(path))
             if not isinstance(records, list) or len(records) != sum(p.count for p in pages):
                 raise CacheChanged(f"{path} does not hold the records its pages count")
             return records
@@ -102,7 +108,13 @@ class FetchCache:
         data_version: str | None,
     ) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        header = {"pages": [asdict(page) for page in pages], "data_version": data_version}
         # compact JSON has no line break inside (JSON strings escape them): one line each
-        data = dump_compact_json(header) + b"\n" + dump_compact_json(records) + b"\n"
+        line = dump_compact_json(records) + b"\n"
+        header = {
+            "pages": [asdict(page) for page in pages],
+            "data_version": data_version,
+            # checked when the records are read: a truncated or edited file is no cache
+            "records_sha256": hashlib.sha256(line).hexdigest(),
+        }
+        data = dump_compact_json(header) + b"\n" + line
         write_atomically(self.path(collection), data)

@@ -30,6 +30,8 @@ from user_activity.atomic_files import exclusive, file_stamp, is_local, replace_
 from user_activity.atomic_files import write_atomically as write_atomically  # re-exported
 from user_activity.file_formats import dump_csv, dump_json, load_csv, load_json
 
+# Materialization metadata: the IO manager's `output_settings()` the files were written with.
+OUTPUT_SETTINGS = "output_settings"
 # Column types in a TableSchema -> the Python type a CSV cell is converted to.
 SCHEMA_TYPES: dict[str, type] = {"int": int, "string": str}
 
@@ -150,6 +152,10 @@ class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
             raise ValueError(f"{self.file_metadata_key} {name!r} must end with {self.extension}")
         return UPath(name[: -len(self.extension)])
 
+    def output_settings(self) -> dict[str, Any]:
+        """The settings that decide where the files go and what bytes they hold."""
+        return {"base_dir": self.base_dir}
+
     def encode(self, context: dg.OutputContext, obj: Any) -> bytes:
         raise NotImplementedError
 
@@ -169,7 +175,12 @@ class RecordsIOManager(dg.ConfigurableIOManager, dg.UPathIOManager):
             path = self._get_path(context)
             self.make_directory(path.parent)
             self.dump_to_path(context, obj, path)
-            context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+            context.add_output_metadata(
+                {
+                    "path": dg.MetadataValue.path(str(path)),
+                    OUTPUT_SETTINGS: dg.MetadataValue.json(self.output_settings()),
+                }
+            )
 
     def load_input(self, context: dg.InputContext) -> Any:
         with _errors_logged(context, "loading"):
@@ -235,6 +246,9 @@ class CsvIOManager(RecordsIOManager):
         schema = getattr(schema, "schema", schema)  # a TableSchemaMetadataValue wraps the schema
         return {column.name: SCHEMA_TYPES[column.type] for column in schema.columns}
 
+    def output_settings(self) -> dict[str, Any]:
+        return {**super().output_settings(), "bom": self.bom}
+
     def encode(self, context: dg.OutputContext, obj: Any) -> bytes:
         return dump_csv(obj, self._column_types(context), bom=self.bom)
 
@@ -256,6 +270,10 @@ class JsonAndCsvIOManager(dg.ConfigurableIOManager):
         default=120.0, description="seconds to wait for another run to finish writing the pair"
     )
 
+    def output_settings(self) -> dict[str, Any]:
+        """The settings that decide where the files go and what bytes they hold."""
+        return {"base_dir": self.base_dir, "csv_bom": self.csv_bom}
+
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         with _errors_logged(context, "writing"):
             self._write_pair(context, obj)
@@ -270,6 +288,7 @@ class JsonAndCsvIOManager(dg.ConfigurableIOManager):
             {
                 "path": dg.MetadataValue.path(str(json_path)),
                 "csv_path": dg.MetadataValue.path(str(csv_path)),
+                OUTPUT_SETTINGS: dg.MetadataValue.json(self.output_settings()),
                 "unchanged": not written[json_path],
                 "csv_unchanged": not written[csv_path],
                 **_stamps({"file_stamp": json_path, "csv_file_stamp": csv_path}),

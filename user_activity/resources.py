@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -31,6 +31,7 @@ from user_activity.api_records import (
     validate_records,
 )
 from user_activity.fetch_cache import CacheChanged, CachedCollection, CachedPage, FetchCache
+from user_activity.file_formats import FileFormatError
 from user_activity.http_client import (
     ApiError,
     Deadline,
@@ -209,13 +210,13 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 # the cache already holds exactly these pages, validated when they were stored:
                 # no parse, no second hash, no rewrite (the records are read if asked for)
                 fetched = replace(
-                    fetched, content=lambda: cached.records, known_version=cached.data_version
+                    fetched,
+                    content=partial(self._cached_records, collection, client, cache, cached),
+                    known_version=cached.data_version,
                 )
             else:
-                validate_records(collection, fetched.records, fetched.url)
-                if fetched.pages > 1:
-                    reject_repeated_ids(fetched.records, fetched.url)
-        except (InvalidCollection, PagingError, CacheChanged) as error:
+                _validate(collection, fetched)
+        except (InvalidCollection, PagingError, CacheChanged, FileFormatError) as error:
             raise ApiError(client.scrub(str(error))) from None
         if not unchanged and cache is not None and fetched.source != "cache":
             version = fetched.data_version
@@ -227,6 +228,28 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             requests=fetched.requests + retries,
             retries=retries,
         )
+
+    def _cached_records(
+        self, collection: str, client: HttpClient, cache: FetchCache, cached: CachedCollection
+    ) -> list[dict[str, Any]]:
+        """The records of an unchanged refresh, read from the cache when they are asked for;
+        downloaded again when the cache file lost them (truncated, edited, replaced)."""
+        try:
+            return cached.records
+        except (CacheChanged, FileFormatError, OSError):
+            pass
+        fetched = self._from_http(collection, client, None)
+        try:
+            _validate(collection, fetched)
+        except (InvalidCollection, PagingError) as error:
+            raise ApiError(client.scrub(str(error))) from None
+        if fetched.data_version != cached.data_version:
+            raise ApiError(
+                f"{fetched.url} changed while its unreadable cache {cache.path(collection)} was "
+                "being replaced: run again"
+            )
+        cache.save(collection, fetched.records, fetched.validators, fetched.data_version)
+        return fetched.records
 
     def _from_cache(self, collection: str, cache: FetchCache | None) -> Fetched:
         if cache is None:
@@ -337,6 +360,12 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         if self.page_size:
             return fetched(fetch_all_pages(base, self.paging, self.page_size, fetch_page))
         return fetched(fetch_page(base, 0).records)
+
+
+def _validate(collection: str, fetched: Fetched) -> None:
+    validate_records(collection, fetched.records, fetched.url)
+    if fetched.pages > 1:
+        reject_repeated_ids(fetched.records, fetched.url)
 
 
 def _conditional(hit: CachedPage | None) -> dict[str, str]:

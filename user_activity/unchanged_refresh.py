@@ -8,11 +8,15 @@ is only true when the instance's latest materializations say so, which this modu
 - each downstream asset was last built from the latest version of each of its inputs, with its
   current code version (Dagster records both as tags of every materialization);
 - top_users was last built with this run's top_n and include_ties;
-- every file those materializations wrote is still the file they wrote (size, mtime, inode: see
-  `atomic_files.file_stamp`; files in object storage have no stamp, so they are always rebuilt).
+- each was written by an IO manager with this run's output settings (data folder, CSV BOM);
+- every file those materializations wrote is still the file they wrote (size, mtime, ctime,
+  inode: see `atomic_files.file_stamp`; files in object storage have no stamp, so they are
+  always rebuilt).
 
 Anything else (a first run, a failed or partial earlier run, a deleted or edited report, another
-top_n, a new code version) gives the reason to rebuild, and the run goes on as usual.
+top_n or data folder, a new code version) gives the reason to rebuild, and the run goes on as
+usual. A code change that keeps the assets' `code_version` is not seen: bump it, or run with
+cache policy force.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import dagster as dg
 from upath import UPath
 
 from user_activity.atomic_files import file_stamp
+from user_activity.io_managers import OUTPUT_SETTINGS
 
 DATA_VERSION = "dagster/data_version"
 CODE_VERSION = "dagster/code_version"
@@ -52,11 +57,13 @@ def rebuild_reason(
     raw_versions: Mapping[str, str],
     downstream: Sequence[dg.AssetSpec],
     top_users_settings: Mapping[str, Any],
+    output_settings: Mapping[str, Mapping[str, Any]],
 ) -> str | None:
     """Why the run must rebuild although the raw data is unchanged; None when nothing must.
 
     `raw_versions`: raw asset -> the data version fetched; `downstream`: the specs of every asset
-    built from them; `top_users_settings`: the top_users metadata this run would record.
+    built from them; `top_users_settings`: the top_users metadata this run would record;
+    `output_settings`: asset -> the `output_settings()` of the IO manager that writes it now.
     """
     latest: dict[str, dg.AssetMaterialization] = {}
     for asset, version in raw_versions.items():
@@ -92,6 +99,11 @@ def rebuild_reason(
                 f"this run asks for {_settings(wanted)}"
             )
     for asset, materialization in latest.items():
+        recorded = materialization.metadata.get(OUTPUT_SETTINGS)
+        wanted = dict(output_settings[asset])
+        if recorded is None or recorded.value != wanted:
+            was = _settings(recorded.value) if recorded is not None else "unknown settings"
+            return f"{asset} was written with {was}, this run writes it with {_settings(wanted)}"
         path = _changed_file(materialization)
         if path is not None:
             return f"{path} is not the file {asset}'s latest materialization wrote"

@@ -2,12 +2,14 @@
 reports depend on changed: then it says what, and rebuilds."""
 
 import os
+import shutil
 
 import dagster as dg
 import pytest
 
+from user_activity_tests.fake_api import Scripted
 from user_activity_tests.test_assets import read_log
-from user_activity_tests.test_ingestion import data_version, run, snapshot
+from user_activity_tests.test_ingestion import JSON, data_version, error_message, run, snapshot
 
 ASSETS = ["raw_users", "raw_posts", "post_counts", "user_activity", "top_users"]
 # every step after the fetch: the three downstream assets and the five check steps
@@ -76,17 +78,34 @@ def test_an_unchanged_refresh_skips_every_step_after_the_fetch(api, project_env,
     ]
 
 
-def _top_3(project_env):
+def _top_3(project_env, monkeypatch):
     return {"ops": {"top_users": {"config": {"top_n": 3}}}}
 
 
-def _delete_report(project_env):
+def _delete_report(project_env, monkeypatch):
     (project_env / "data" / "report_user_activity.csv").unlink()
 
 
-def _edit_posts(project_env):
+def _edit_posts(project_env, monkeypatch):
     path = project_env / "data" / "posts.json"
     path.write_bytes(path.read_bytes().replace(b'"id": 1,', b'"id": 1000,', 1))
+
+
+def _edit_report_keeping_its_mtime(project_env, monkeypatch):
+    path = project_env / "data" / "user_activity.json"
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"Leanne", b"Leanny"))  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _move_data(project_env, monkeypatch):
+    # a new data folder that has the cache (so every page is a 304) but no reports
+    shutil.copytree(project_env / "data" / ".cache", project_env / "data2" / ".cache")
+    monkeypatch.setenv("USER_ACTIVITY_DATA_DIR", str(project_env / "data2"))
+
+
+def _csv_bom(project_env, monkeypatch):
+    monkeypatch.setenv("USER_ACTIVITY_CSV_BOM", "true")
 
 
 # what changed since the last run -> why the refresh rebuilds (in app.log)
@@ -104,7 +123,22 @@ REBUILDS = {
         _edit_posts,
         "{data}/posts.json is not the file raw_posts's latest materialization wrote",
     ),
+    "an edit with its mtime put back": (
+        _edit_report_keeping_its_mtime,
+        "{data}/user_activity.json is not the file top_users's latest materialization wrote",
+    ),
+    "another data folder": (
+        _move_data,
+        "raw_users was written with base_dir {data}, this run writes it with base_dir {data}2",
+    ),
+    "a byte-order mark": (
+        _csv_bom,
+        "user_activity was written with base_dir {data}, bom False, this run writes it with "
+        "base_dir {data}, bom True",
+    ),
 }
+# the cases whose files end as the first run wrote them
+SAME_FILES = {"a deleted report", "an edited raw file", "an edit with its mtime put back"}
 
 
 @pytest.mark.parametrize("case", list(REBUILDS))
@@ -115,7 +149,7 @@ def test_an_unchanged_refresh_rebuilds_when_the_reports_are_not_from_this_data(
     assert run(api, monkeypatch, instance).success
     files = snapshot(project_env / "data")
     change, reason = REBUILDS[case]
-    run_config = change(project_env)
+    run_config = change(project_env, monkeypatch)
     result = run(api, monkeypatch, instance, run_config)
     assert result.success
     assert materialized(result) == sorted(ASSETS)
@@ -129,7 +163,7 @@ def test_an_unchanged_refresh_rebuilds_when_the_reports_are_not_from_this_data(
         "not modified",
         0,
     )
-    if run_config is None:
+    if case in SAME_FILES:
         # the same data and settings: every file is back to what the first run wrote
         assert snapshot(project_env / "data") == files
     # and the next refresh of this state has nothing to do
@@ -146,3 +180,57 @@ def test_force_rebuilds_everything_without_validators(api, project_env, monkeypa
     assert (result.success, materialized(result)) == (True, sorted(ASSETS))
     assert not any("if-none-match" in r.headers for r in api.requests)
     assert log_lines(project_env, "unchanged") == log_lines(project_env, "rebuild") == []
+
+
+def _break_posts_cache(project_env, how: str) -> None:
+    path = project_env / "data" / ".cache" / "posts.jsonl"
+    header, records = path.read_bytes().split(b"\n", 1)
+    if how == "truncated":
+        path.write_bytes(header + b"\n" + records[:5000])
+    else:  # userId 1 -> 2 in the first post: valid JSON, other data
+        path.write_bytes(header + b"\n" + records.replace(b'"userId":1,', b'"userId":2,', 1))
+
+
+@pytest.mark.parametrize("how", ["truncated", "edited"])
+def test_a_rebuild_downloads_again_when_the_cached_records_are_damaged(
+    api, project_env, monkeypatch, how
+):
+    instance = dg.DagsterInstance.ephemeral()
+    assert run(api, monkeypatch, instance).success
+    data = project_env / "data"
+    files, first_version = snapshot(data), data_version(instance, "raw_posts")
+    _break_posts_cache(project_env, how)
+    # the skip needs only the cache's first line: the reports on disk are right, nothing to do
+    assert materialized(run(api, monkeypatch, instance)) == []
+    (data / "post_counts.json").unlink()
+    api.reset()
+    result = run(api, monkeypatch, instance)
+    assert result.success
+    # users from the cache; posts' records did not match their checksum: downloaded again
+    assert [(r.path, "if-none-match" in r.headers) for r in api.requests] == [
+        ("/users", True),
+        ("/posts", True),
+        ("/posts", False),
+    ]
+    assert snapshot(data) == files  # every file as the first run wrote it, the cache included
+    assert data_version(instance, "raw_posts") == first_version
+
+
+def test_a_failed_download_of_damaged_cached_records_writes_no_file(api, project_env, monkeypatch):
+    instance = dg.DagsterInstance.ephemeral()
+    assert run(api, monkeypatch, instance).success
+    data = project_env / "data"
+    users = data / "users.json"
+    users.write_bytes(users.read_bytes().replace(b"Leanne", b"Leanny"))  # must be rebuilt
+    _break_posts_cache(project_env, "truncated")
+    before = snapshot(data)
+    api.script("/posts", Scripted(304, b"", {}), Scripted(404, b"{}", JSON))
+    result = run(api, monkeypatch, instance)
+    assert not result.success
+    assert error_message(result, "raw_collections").startswith(
+        "dagster._core.definitions.events.Failure: "
+        f"GET {api.url}/posts failed: status 404, content type application/json"
+    )
+    # users.json is not rewritten before posts are in hand: both stay as they were
+    assert snapshot(data) == before
+    assert log_lines(project_env, "error")[-1].startswith(f"raw_posts: GET {api.url}/posts failed")
