@@ -199,13 +199,8 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 fetched = self._from_folder(collection, self.folder)
             else:
                 cached = cache.load(collection) if cache and cache_policy == "refresh" else None
-                fetched = self._from_http(collection, client, cached)
-            unchanged = (
-                cached is not None
-                and fetched.source == "not modified"
-                and fetched.validators == cached.pages
-                and cached.data_version is not None
-            )
+                fetched, cached = self._from_http_or_again(collection, client, cached)
+            unchanged = _unchanged(fetched, cached)
             if unchanged:
                 # the cache already holds exactly these pages, validated when they were stored:
                 # no parse, no second hash, no rewrite (the records are read if asked for)
@@ -228,6 +223,22 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             requests=fetched.requests + retries,
             retries=retries,
         )
+
+    def _from_http_or_again(
+        self, collection: str, client: HttpClient, cached: CachedCollection | None
+    ) -> tuple[Fetched, CachedCollection | None]:
+        """The collection over HTTP with the cache's answers for 304 pages, or every page
+        downloaded again (and no cache) when the cache file lost the records those pages
+        stand for: truncated, edited or replaced, a rerun would meet the same file."""
+        try:
+            fetched = self._from_http(collection, client, cached)
+            if not _unchanged(fetched, cached):
+                _ = fetched.records  # the 304 pages' records are read from the cache here
+            return fetched, cached
+        except CacheChanged:
+            if cached is None:
+                raise
+        return self._from_http(collection, client, None), None
 
     def _cached_records(
         self, collection: str, client: HttpClient, cache: FetchCache, cached: CachedCollection
@@ -360,6 +371,16 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         if self.page_size:
             return fetched(fetch_all_pages(base, self.paging, self.page_size, fetch_page))
         return fetched(fetch_page(base, 0).records)
+
+
+def _unchanged(fetched: Fetched, cached: CachedCollection | None) -> bool:
+    """Every page was a 304 for exactly the cached pages, whose data version is known."""
+    return (
+        cached is not None
+        and fetched.source == "not modified"
+        and fetched.validators == cached.pages
+        and cached.data_version is not None
+    )
 
 
 def _validate(collection: str, fetched: Fetched) -> None:

@@ -1,12 +1,12 @@
 """Conditional refresh: the cache of the last good response, 304 reuse and the cache policies."""
 
+import hashlib
 import json
 
 import pytest
 
 from user_activity.api_records import content_version
 from user_activity.fetch_cache import CacheChanged, CachedPage, FetchCache
-from user_activity.file_formats import FileFormatError
 from user_activity_tests.fake_api import Scripted
 from user_activity_tests.test_resources import JSON, failure, fetch
 
@@ -33,8 +33,10 @@ def test_cache_file_holds_records_and_validators(api, real_data, tmp_path):
     first = fetch(api.url, "users", cache_dir=str(tmp_path))
     header, records = stored(tmp_path / "users.jsonl")
     assert records == real_data["users"]
-    assert sorted(header) == ["data_version", "pages"]
+    assert sorted(header) == ["data_version", "pages", "records_sha256"]
     assert header["data_version"] == first.data_version
+    records_line = (tmp_path / "users.jsonl").read_bytes().split(b"\n")[1] + b"\n"
+    assert header["records_sha256"] == hashlib.sha256(records_line).hexdigest()
     [page] = header["pages"]
     assert (page["url"], page["count"], page["last_modified"]) == (f"{api.url}/users", 10, None)
     assert page["etag"].startswith('W/"')
@@ -149,9 +151,12 @@ def test_cached_records_are_read_only_when_asked_for_and_only_from_the_same_file
 
 
 def test_a_cache_whose_records_do_not_match_its_pages_is_refused(tmp_path):
-    (tmp_path / "users.jsonl").write_text(
-        '{"pages":[{"url":"u1","etag":null,"last_modified":null,"count":2}]}\n[{"id":1}]\n'
-    )
+    records = b'[{"id":1}]\n'
+    header = {
+        "pages": [{"url": "u1", "etag": None, "last_modified": None, "count": 2}],
+        "records_sha256": hashlib.sha256(records).hexdigest(),
+    }
+    (tmp_path / "users.jsonl").write_bytes(json.dumps(header).encode() + b"\n" + records)
     with pytest.raises(CacheChanged) as raised:
         _ = FetchCache(str(tmp_path)).load("users").records
     assert str(raised.value) == f"{tmp_path}/users.jsonl does not hold the records its pages count"
@@ -173,9 +178,10 @@ def test_a_refresh_with_every_page_not_modified_keeps_the_cache_file(api, real_d
 def test_a_cache_without_a_data_version_is_hashed_and_rewritten(api, real_data, tmp_path):
     fetch(api.url, "users", cache_dir=str(tmp_path))
     path = tmp_path / "users.jsonl"
-    header, records = stored(path)
+    header, _ = stored(path)
     del header["data_version"]  # a cache file written before the version was stored
-    path.write_text(f"{json.dumps(header)}\n{json.dumps(records)}\n")
+    records_line = path.read_bytes().split(b"\n", 1)[1]
+    path.write_bytes(json.dumps(header).encode() + b"\n" + records_line)
     again = fetch(api.url, "users", cache_dir=str(tmp_path))
     assert again.source == "not modified"
     assert again.data_version == content_version(real_data["users"])
@@ -191,8 +197,32 @@ def test_an_unchanged_refresh_does_not_read_the_cached_records(api, real_data, t
     again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
     assert (again.unchanged, again.rows, again.not_modified) == (True, 100, 3)
     assert "records" not in again.__dict__
-    with pytest.raises(FileFormatError):
-        _ = again.records  # asked for, they are read (and this file is broken)
+    assert len(api.requests) == 6  # three pages, then three conditional asks
+    # asked for, they are read; this file lost them, so they are downloaded again
+    assert again.records == real_data["posts"]
+    assert len(api.requests) == 9
+    assert stored(path) == (header, real_data["posts"])
+
+
+def test_a_damaged_cache_with_one_changed_page_downloads_every_page(api, real_data, tmp_path):
+    fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    path = tmp_path / "posts.jsonl"
+    header, _ = stored(path)
+    path.write_text(f"{json.dumps(header)}\nnot json\n")
+    posts = [*real_data["posts"][:99], {**real_data["posts"][99], "title": "new"}]
+    api.reset({"users": real_data["users"], "posts": posts})
+    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    # the 304 pages stand for records the file no longer holds: all three again, unconditional
+    assert [(r.query["_page"], "if-none-match" in r.headers) for r in api.requests] == [
+        (["1"], True),
+        (["2"], True),
+        (["3"], True),
+        (["1"], False),
+        (["2"], False),
+        (["3"], False),
+    ]
+    assert (again.source, again.not_modified, again.records) == ("network", 0, posts)
+    assert stored(path)[1] == posts
 
 
 def test_a_changed_page_after_unchanged_ones_reuses_their_answers(api, real_data, tmp_path):
