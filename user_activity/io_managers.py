@@ -16,7 +16,6 @@ raw_posts) share one value instead of each parsing the file again. See `RecentVa
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -26,7 +25,7 @@ from pydantic import Field
 from upath import UPath
 
 from user_activity.app_log import AppLog
-from user_activity.atomic_files import exclusive, file_stamp, is_local, replace_files
+from user_activity.atomic_files import exclusive, file_stamp, replace_files
 from user_activity.atomic_files import write_atomically as write_atomically  # re-exported
 from user_activity.file_formats import dump_csv, dump_json, load_csv, load_json
 
@@ -99,36 +98,26 @@ def _stamps(paths: Mapping[str, UPath]) -> dict[str, str]:
 class RecentValues:
     """The last value written to or read from each local file, while the file is unchanged.
 
-    A value is handed out only while the file still has the identity (device, inode, size,
-    mtime) it had when the value was stored, so a file replaced or edited by anyone is read
-    again. The value is shared, not copied: the pipeline's steps never mutate their inputs.
+    A value is handed out only while the file still has the stamp (size, mtime, ctime, inode:
+    `file_stamp`) it had when the value was stored, so a file replaced or edited by anyone is
+    read again. The value is shared, not copied: the pipeline's steps never mutate their inputs.
     Only values that decoding the file would give back exactly belong here (JSON records do).
     """
 
     def __init__(self) -> None:
-        self._values: dict[str, tuple[tuple[int, int, int, int], Any]] = {}
-
-    @staticmethod
-    def _identity(path: UPath) -> tuple[int, int, int, int] | None:
-        if not is_local(path):
-            return None
-        try:
-            stat = os.stat(os.fspath(path.path))
-        except OSError:
-            return None
-        return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+        self._values: dict[str, tuple[str, Any]] = {}
 
     def remember(self, path: UPath, value: Any) -> None:
-        identity = self._identity(path)
-        if identity is None:
+        stamp = file_stamp(path)
+        if stamp is None:  # object storage: its files are not remembered
             self._values.pop(str(path), None)
         else:
-            self._values[str(path)] = (identity, value)
+            self._values[str(path)] = (stamp, value)
 
     def get(self, path: UPath) -> tuple[bool, Any]:
         """(True, value) if `path` is unchanged since `value` was remembered, else (False, None)."""
         entry = self._values.get(str(path))
-        if entry is None or entry[0] != self._identity(path):
+        if entry is None or entry[0] != file_stamp(path):
             return False, None
         return True, entry[1]
 
