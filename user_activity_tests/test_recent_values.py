@@ -43,3 +43,14 @@ def test_a_missing_or_remote_file_is_not_remembered(tmp_path):
 def _write(path, data):
     path.write_bytes(data)
     return path
+
+
+def test_an_edit_of_the_same_size_with_the_mtime_set_back_is_read_again(tmp_path):
+    path = UPath(tmp_path / "posts.json")
+    path.write_bytes(b"[1]\n")
+    before = os.stat(path.path)
+    recent = RecentValues()
+    recent.remember(path, [1])
+    path.write_bytes(b"[2]\n")  # same inode, same size
+    os.utime(path.path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the ctime still moves
+    assert recent.get(path) == (False, None)
