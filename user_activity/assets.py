@@ -125,7 +125,15 @@ def _fetch(
             )
 
         try:
-            fetched = api.fetch(collection, config.cache_policy, log_retry)  # type: ignore[arg-type]
+            fetched = api.fetch(
+                collection,
+                config.cache_policy,  # type: ignore[arg-type]
+                log_retry,
+                # may come after this block, when the records of a 304 refresh are read
+                lambda message: AppLog(context.run.run_id, asset, context.log).event(
+                    logging.WARNING, "cache_unusable", message
+                ),
+            )
         except ApiError as error:
             # a Failure shows its message in the UI without a stack trace to dig through
             raise dg.Failure(str(error)) from None

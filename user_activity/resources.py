@@ -57,7 +57,7 @@ class Fetched:
     # the cached records only if someone asks for them)
     content: list[dict[str, Any]] | Callable[[], list[dict[str, Any]]]
     url: str  # without query string or user info
-    status: int | None  # HTTP status of the last page; None when read from a file or the cache
+    status: int | None  # 304 when every page was, else 200; None when read from a file or cache
     bytes: int
     seconds: float
     pages: int = 1
@@ -177,8 +177,12 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         collection: str,
         cache_policy: CachePolicy | None = None,
         on_retry: Callable[[RetryNote], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> Fetched:
-        """The validated collection; the cache is updated only when it is complete and valid."""
+        """The validated collection; the cache is updated only when it is complete and valid.
+
+        `on_warning` hears of a cache file that could not be used and was replaced by a new
+        download, which may happen later, when the records of an unchanged refresh are read."""
         started = time.perf_counter()
         cache_policy = cache_policy or self.cache_policy
         cache = FetchCache(self.cache_dir) if self.cache_dir else None
@@ -190,6 +194,10 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             if on_retry is not None:
                 on_retry(note)
 
+        def warn(message: str) -> None:
+            if on_warning is not None:
+                on_warning(client.scrub(message))
+
         client = self.client(count_retry)
         cached = None
         try:
@@ -199,21 +207,22 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 fetched = self._from_folder(collection, self.folder)
             else:
                 cached = cache.load(collection) if cache and cache_policy == "refresh" else None
-                fetched, cached = self._from_http_or_again(collection, client, cached)
+                fetched, cached = self._from_http_or_again(collection, client, cached, warn)
             unchanged = _unchanged(fetched, cached)
             if unchanged:
                 # the cache already holds exactly these pages, validated when they were stored:
                 # no parse, no second hash, no rewrite (the records are read if asked for)
                 fetched = replace(
                     fetched,
-                    content=partial(self._cached_records, collection, client, cache, cached),
+                    content=partial(self._cached_records, collection, client, cache, cached, warn),
                     known_version=cached.data_version,
                 )
             else:
                 _validate(collection, fetched)
         except (InvalidCollection, PagingError, CacheChanged, FileFormatError) as error:
             raise ApiError(client.scrub(str(error))) from None
-        if not unchanged and cache is not None and fetched.source != "cache":
+        # a folder source is local already: caching it would only overwrite the HTTP validators
+        if not unchanged and cache is not None and fetched.source not in ("cache", "folder"):
             version = fetched.data_version
             cache.save(collection, fetched.records, fetched.validators, version)
             fetched = replace(fetched, known_version=version)
@@ -225,7 +234,11 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         )
 
     def _from_http_or_again(
-        self, collection: str, client: HttpClient, cached: CachedCollection | None
+        self,
+        collection: str,
+        client: HttpClient,
+        cached: CachedCollection | None,
+        warn: Callable[[str], None],
     ) -> tuple[Fetched, CachedCollection | None]:
         """The collection over HTTP with the cache's answers for 304 pages, or every page
         downloaded again (and no cache) when the cache file lost the records those pages
@@ -235,20 +248,26 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             if not _unchanged(fetched, cached):
                 _ = fetched.records  # the 304 pages' records are read from the cache here
             return fetched, cached
-        except CacheChanged:
+        except CacheChanged as error:
             if cached is None:
                 raise
+            warn(_redownload_warning(collection, error))
         return self._from_http(collection, client, None), None
 
     def _cached_records(
-        self, collection: str, client: HttpClient, cache: FetchCache, cached: CachedCollection
+        self,
+        collection: str,
+        client: HttpClient,
+        cache: FetchCache,
+        cached: CachedCollection,
+        warn: Callable[[str], None],
     ) -> list[dict[str, Any]]:
         """The records of an unchanged refresh, read from the cache when they are asked for;
         downloaded again when the cache file lost them (truncated, edited, replaced)."""
         try:
             return cached.records
-        except (CacheChanged, FileFormatError, OSError):
-            pass
+        except (CacheChanged, FileFormatError, OSError) as error:
+            warn(_redownload_warning(collection, error))
         fetched = self._from_http(collection, client, None)
         try:
             _validate(collection, fetched)
@@ -267,9 +286,14 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             raise ApiError("cache policy cache-only, but no cache folder is configured")
         cached = cache.load(collection)
         if cached is None:
+            remedy = (
+                f"{self.base_url} is a folder, read directly and never cached: drop cache-only"
+                if self.folder is not None
+                else "run once with cache policy refresh or force"
+            )
             raise ApiError(
                 f"cache policy cache-only, but there is no usable cached {collection} at "
-                f"{cache.path(collection)}: run once with cache policy refresh or force"
+                f"{cache.path(collection)}: {remedy}"
             )
         return Fetched(
             lambda: cached.records,
@@ -318,7 +342,7 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
             return Fetched(
                 content,
                 redact_url(base),
-                statuses[-1],
+                304 if not_modified == len(statuses) else 200,  # any other status raised
                 received,
                 0.0,
                 len(pages),
@@ -371,6 +395,10 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
         if self.page_size:
             return fetched(fetch_all_pages(base, self.paging, self.page_size, fetch_page))
         return fetched(fetch_page(base, 0).records)
+
+
+def _redownload_warning(collection: str, error: Exception) -> str:
+    return f"the cached {collection} cannot be used ({error}): downloaded every page again"
 
 
 def _unchanged(fetched: Fetched, cached: CachedCollection | None) -> bool:

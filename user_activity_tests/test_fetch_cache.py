@@ -8,7 +8,7 @@ import pytest
 from user_activity.api_records import content_version
 from user_activity.fetch_cache import CacheChanged, CachedPage, FetchCache
 from user_activity_tests.fake_api import Scripted
-from user_activity_tests.test_resources import JSON, failure, fetch
+from user_activity_tests.test_resources import JSON, SNAPSHOT_DIR, failure, fetch
 
 
 def stored(path):
@@ -194,14 +194,19 @@ def test_an_unchanged_refresh_does_not_read_the_cached_records(api, real_data, t
     header, _ = stored(path)
     # records the refresh would return if it read them: it must not need to
     path.write_text(f"{json.dumps(header)}\nnot json\n")
-    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
-    assert (again.unchanged, again.rows, again.not_modified) == (True, 100, 3)
+    warnings = []
+    again = fetch(api.url, "posts", warnings=warnings, cache_dir=str(tmp_path), page_size=40)
+    assert (again.unchanged, again.rows, again.not_modified, again.status) == (True, 100, 3, 304)
     assert "records" not in again.__dict__
-    assert len(api.requests) == 6  # three pages, then three conditional asks
+    assert (len(api.requests), warnings) == (6, [])  # three pages, then three conditional asks
     # asked for, they are read; this file lost them, so they are downloaded again
     assert again.records == real_data["posts"]
     assert len(api.requests) == 9
     assert stored(path) == (header, real_data["posts"])
+    assert warnings == [
+        f"the cached posts cannot be used ({path}: the records line does not match its "
+        "checksum): downloaded every page again"
+    ]
 
 
 def test_a_damaged_cache_with_one_changed_page_downloads_every_page(api, real_data, tmp_path):
@@ -211,7 +216,12 @@ def test_a_damaged_cache_with_one_changed_page_downloads_every_page(api, real_da
     path.write_text(f"{json.dumps(header)}\nnot json\n")
     posts = [*real_data["posts"][:99], {**real_data["posts"][99], "title": "new"}]
     api.reset({"users": real_data["users"], "posts": posts})
-    again = fetch(api.url, "posts", cache_dir=str(tmp_path), page_size=40)
+    warnings = []
+    again = fetch(api.url, "posts", warnings=warnings, cache_dir=str(tmp_path), page_size=40)
+    assert warnings == [
+        f"the cached posts cannot be used ({path}: the records line does not match its "
+        "checksum): downloaded every page again"
+    ]
     # the 304 pages stand for records the file no longer holds: all three again, unconditional
     assert [(r.query["_page"], "if-none-match" in r.headers) for r in api.requests] == [
         (["1"], True),
@@ -237,4 +247,18 @@ def test_a_changed_page_after_unchanged_ones_reuses_their_answers(api, real_data
         (["3"], 'W/"'),
     ]
     assert (again.source, again.not_modified, again.records) == ("network", 2, posts)
+    assert again.status == 200  # the collection changed, though its last page answered 304
     assert stored(tmp_path / "posts.jsonl")[1] == posts
+
+
+def test_a_folder_source_leaves_the_http_cache_alone(api, real_data, tmp_path):
+    cache = tmp_path / "cache"
+    fetch(api.url, "users", cache_dir=str(cache))
+    before = (cache / "users.jsonl").read_bytes()
+    assert fetch(str(SNAPSHOT_DIR), "users", cache_dir=str(cache)).records == real_data["users"]
+    assert (cache / "users.jsonl").read_bytes() == before  # still the HTTP validators
+    assert sorted(p.name for p in cache.iterdir()) == ["users.jsonl"]
+    assert failure(str(SNAPSHOT_DIR), "posts", cache_dir=str(cache), cache_policy="cache-only") == (
+        f"cache policy cache-only, but there is no usable cached posts at {cache}/posts.jsonl: "
+        f"{SNAPSHOT_DIR} is a folder, read directly and never cached: drop cache-only"
+    )

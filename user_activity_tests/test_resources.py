@@ -29,10 +29,20 @@ FAST = {
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
-def fetch(base_url: str, collection: str, notes: list | None = None, **config):
+def fetch(
+    base_url: str,
+    collection: str,
+    notes: list | None = None,
+    warnings: list | None = None,
+    **config,
+):
     resource = JsonPlaceholderResource(base_url=base_url, **{**FAST, **config})
     with dg.build_resources({"api": resource}) as res:
-        return res.api.fetch(collection, on_retry=None if notes is None else notes.append)
+        return res.api.fetch(
+            collection,
+            on_retry=None if notes is None else notes.append,
+            on_warning=None if warnings is None else warnings.append,
+        )
 
 
 def failure(base_url: str, collection: str, notes: list | None = None, **config) -> str:

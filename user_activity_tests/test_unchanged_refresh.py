@@ -214,6 +214,11 @@ def test_a_rebuild_downloads_again_when_the_cached_records_are_damaged(
     ]
     assert snapshot(data) == files  # every file as the first run wrote it, the cache included
     assert data_version(instance, "raw_posts") == first_version
+    cache = data / ".cache" / "posts.jsonl"
+    assert log_lines(project_env, "cache_unusable") == [
+        f"the cached posts cannot be used ({cache}: the records line does not match its "
+        "checksum): downloaded every page again"
+    ]
 
 
 def test_a_failed_download_of_damaged_cached_records_writes_no_file(api, project_env, monkeypatch):
