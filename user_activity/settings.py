@@ -210,11 +210,13 @@ def default_top_n(environ: Mapping[str, str] | None = None) -> int:
 
 
 def resolve_dir(value: str) -> str:
-    """An absolute local path for a relative one; URLs such as s3:// pass through unchanged."""
+    """An absolute, normalized local path for a relative one (so `../d` and `/abs/d` name the
+    same folder in logs and in the output settings an unchanged refresh compares; symlinks are
+    kept as written); URLs such as s3:// pass through unchanged."""
     if "://" in value:
         return value
     path = Path(value).expanduser()
-    return str(path if path.is_absolute() else PROJECT_ROOT / path)
+    return os.path.normpath(path if path.is_absolute() else PROJECT_ROOT / path)
 
 
 def _api_url(value: str) -> str:

@@ -101,6 +101,17 @@ def test_defaults_when_nothing_is_set():
     )
 
 
+def test_relative_folders_are_absolute_and_normalized():
+    settings = Settings.from_env(
+        {"USER_ACTIVITY_DATA_DIR": "../out/./data", "USER_ACTIVITY_LOG_DIR": "logs//run/.."}
+    )
+    assert settings.data_dir == str(PROJECT_ROOT.parent / "out" / "data")
+    assert settings.log_dir == str(PROJECT_ROOT / "logs")
+    assert (
+        Settings.from_env({"USER_ACTIVITY_DATA_DIR": "s3://b/x/../y"}).data_dir == "s3://b/x/../y"
+    )
+
+
 def test_schedule_follows_the_env():
     settings = Settings.from_env(
         {"USER_ACTIVITY_SCHEDULE_CRON": "30 2 * * 1-5", "USER_ACTIVITY_SCHEDULE_TZ": "Europe/Oslo"}
