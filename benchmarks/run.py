@@ -556,7 +556,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="real x5 and 1m x3, warm re-run too")
     parser.add_argument("--page-size", type=int, default=10_000, help="0: one request each")
     parser.add_argument("--paging", choices=("page", "offset"), default="page")
-    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="default: results.md with --full, else results-quick.md",
+    )
     parser.add_argument("--work-dir", type=Path, default=None, help="default: a temporary one")
     parser.add_argument("--keep", action="store_true", help="keep the runs' folders")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
@@ -572,7 +577,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name in contenders:
         if name not in CONTENDERS:
             parser.error(f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}")
-    output = args.output or PROJECT / "benchmarks" / ("results-quick.md" if quick else "results.md")
+    # only --full replaces the committed results; any other run writes a git-ignored file
+    name = "results.md" if args.full else "results-quick.md"
+    output = args.output or PROJECT / "benchmarks" / name
     machine_rows = machine()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="user_activity_bench_"))
     env = contender_env(args.page_size or None, args.paging)
