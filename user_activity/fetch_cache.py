@@ -26,7 +26,8 @@ Records = list[dict[str, Any]]
 
 
 class CacheChanged(RuntimeError):
-    """The cache file was replaced between reading its validators and its records."""
+    """The cache file no longer holds the records its first line describes: replaced since the
+    validators were read, truncated, edited or unreadable."""
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,19 @@ class FetchCache:
             return None
 
         def read_records() -> Records:
-            with path.open("rb") as file:
-                if file.readline() != header_line:
-                    raise CacheChanged(f"{path} was replaced during the fetch: run again")
-                data = file.read()
+            try:
+                with path.open("rb") as file:
+                    if file.readline() != header_line:
+                        raise CacheChanged(f"{path} was replaced during the fetch: run again")
+                    data = file.read()
+            except OSError as error:
+                raise CacheChanged(f"cannot read {path}: {error.strerror}") from None
             if hashlib.sha256(data).hexdigest() != checksum:
                 raise CacheChanged(f"{path}: the records line does not match its checksum")
-            records = load_json(data, str(path))
+            try:
+                records = load_json(data, str(path))
+            except FileFormatError as error:  # only if the checksum was forged
+                raise CacheChanged(str(error)) from None
             if not isinstance(records, list) or len(records) != sum(p.count for p in pages):
                 raise CacheChanged(f"{path} does not hold the records its pages count")
             return records

@@ -31,7 +31,6 @@ from user_activity.api_records import (
     validate_records,
 )
 from user_activity.fetch_cache import CacheChanged, CachedCollection, CachedPage, FetchCache
-from user_activity.file_formats import FileFormatError
 from user_activity.http_client import (
     ApiError,
     Deadline,
@@ -214,12 +213,12 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
                 # no parse, no second hash, no rewrite (the records are read if asked for)
                 fetched = replace(
                     fetched,
-                    content=partial(self._cached_records, collection, client, cache, cached, warn),
+                    content=partial(self._cached_records, collection, cached, warn, on_retry),
                     known_version=cached.data_version,
                 )
             else:
                 _validate(collection, fetched)
-        except (InvalidCollection, PagingError, CacheChanged, FileFormatError) as error:
+        except (InvalidCollection, PagingError, CacheChanged) as error:
             raise ApiError(client.scrub(str(error))) from None
         # a folder source is local already: caching it would only overwrite the HTTP validators
         if not unchanged and cache is not None and fetched.source not in ("cache", "folder"):
@@ -257,29 +256,22 @@ class JsonPlaceholderResource(dg.ConfigurableResource):
     def _cached_records(
         self,
         collection: str,
-        client: HttpClient,
-        cache: FetchCache,
         cached: CachedCollection,
         warn: Callable[[str], None],
+        on_retry: Callable[[RetryNote], None] | None,
     ) -> list[dict[str, Any]]:
         """The records of an unchanged refresh, read from the cache when they are asked for;
-        downloaded again when the cache file lost them (truncated, edited, replaced)."""
+        downloaded again (validated and cached anew) when the cache file lost them."""
         try:
             return cached.records
-        except (CacheChanged, FileFormatError, OSError) as error:
+        except CacheChanged as error:
             warn(_redownload_warning(collection, error))
-        fetched = self._from_http(collection, client, None)
-        try:
-            _validate(collection, fetched)
-        except (InvalidCollection, PagingError) as error:
-            raise ApiError(client.scrub(str(error))) from None
-        if fetched.data_version != cached.data_version:
+        again = self.fetch(collection, "force", on_retry)
+        if again.data_version != cached.data_version:
             raise ApiError(
-                f"{fetched.url} changed while its unreadable cache {cache.path(collection)} was "
-                "being replaced: run again"
+                f"{again.url} changed while its unusable cache was being replaced: run again"
             )
-        cache.save(collection, fetched.records, fetched.validators, fetched.data_version)
-        return fetched.records
+        return again.records
 
     def _from_cache(self, collection: str, cache: FetchCache | None) -> Fetched:
         if cache is None:

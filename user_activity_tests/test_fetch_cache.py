@@ -7,6 +7,7 @@ import pytest
 
 from user_activity.api_records import content_version
 from user_activity.fetch_cache import CacheChanged, CachedPage, FetchCache
+from user_activity.http_client import ApiError
 from user_activity_tests.fake_api import Scripted
 from user_activity_tests.test_resources import JSON, SNAPSHOT_DIR, failure, fetch
 
@@ -262,3 +263,20 @@ def test_a_folder_source_leaves_the_http_cache_alone(api, real_data, tmp_path):
         f"cache policy cache-only, but there is no usable cached posts at {cache}/posts.jsonl: "
         f"{SNAPSHOT_DIR} is a folder, read directly and never cached: drop cache-only"
     )
+
+
+def test_a_damaged_cache_whose_collection_changed_meanwhile_is_refused(api, real_data, tmp_path):
+    fetch(api.url, "users", cache_dir=str(tmp_path))
+    path = tmp_path / "users.jsonl"
+    header, _ = stored(path)
+    path.write_text(f"{json.dumps(header)}\nnot json\n")
+    changed = [{**real_data["users"][0], "name": "Leanne G."}, *real_data["users"][1:]]
+    api.script("/users", Scripted(304, b"", {}), Scripted(200, json.dumps(changed).encode(), JSON))
+    again = fetch(api.url, "users", cache_dir=str(tmp_path))
+    assert again.unchanged  # the 304 vouched for the cached records, which are gone
+    with pytest.raises(ApiError) as raised:
+        _ = again.records
+    assert str(raised.value) == (
+        f"{api.url}/users changed while its unusable cache was being replaced: run again"
+    )
+    assert stored(path)[1] == changed  # the next run starts from the new download
