@@ -46,6 +46,11 @@ def stats(folder) -> dict[str, tuple[int, int]]:
     }
 
 
+def conditional_requests(api) -> list[tuple[str, bool]]:
+    """(path, whether it asked "changed since?") of each request the API received."""
+    return [(r.path, "if-none-match" in r.headers) for r in api.requests]
+
+
 def log_lines(project_env, event: str) -> list[str]:
     return [line["message"] for line in read_log(project_env) if line["event"] == event]
 
@@ -60,7 +65,7 @@ def test_an_unchanged_refresh_skips_every_step_after_the_fetch(api, project_env,
     result = run(api, monkeypatch, instance)
     assert result.success
     # one conditional request per collection, both answered 304
-    assert [(r.path, "if-none-match" in r.headers) for r in api.requests] == [
+    assert conditional_requests(api) == [
         ("/users", True),
         ("/posts", True),
     ]
@@ -207,7 +212,7 @@ def test_a_rebuild_downloads_again_when_the_cached_records_are_damaged(
     result = run(api, monkeypatch, instance)
     assert result.success
     # users from the cache; posts' records did not match their checksum: downloaded again
-    assert [(r.path, "if-none-match" in r.headers) for r in api.requests] == [
+    assert conditional_requests(api) == [
         ("/users", True),
         ("/posts", True),
         ("/posts", False),
